@@ -1,0 +1,343 @@
+"""The `intone` command. Parses arguments and dispatches; heavy modules load only when used.
+
+Exit codes follow ruff: 0 clean, 1 findings at or above --fail-on, 2 usage/config/I-O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from intone import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Subcommands that live in their own package; each module has `register(subparsers)`.
+_COMMAND_MODULES = ("intone.lint.stats_command", "intone.train.commands", "intone.authoring.commands")
+PROGRESS_BYTES = 20 << 20  # about 50k records of typical size
+
+
+class UsageError(Exception):
+    """Bad input from the user (missing file, bad flag combination): exit 2 with the message."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("intone: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        from intone.config import ConfigError
+
+        if isinstance(exc, (UsageError, ConfigError)):
+            print(f"intone: error: {exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"intone: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        else:
+            if os.environ.get("INTONE_DEBUG"):
+                raise
+            print(
+                f"intone: internal error: {type(exc).__name__}: {exc}\n"
+                "Run again with INTONE_DEBUG=1 for the traceback, and please report it.",
+                file=sys.stderr,
+            )
+        return EXIT_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intone",
+        description="Write, lint and train small character-voice fine-tuning datasets.",
+    )
+    parser.add_argument("--version", action="version", version=f"intone {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check JSONL datasets", description="Check JSONL datasets.")
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files or folders")
+    lint.add_argument("--format", choices=("text", "json", "github", "sarif"), help="output format")
+    lint.add_argument("--select", help="comma-separated rules to run (names, codes, prefixes, ALL)")
+    lint.add_argument("--ignore", help="comma-separated rules to skip")
+    lint.add_argument("--fail-on", choices=("error", "warning", "info"), help="lowest severity that fails")
+    lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    lint.add_argument("--fix", action="store_true", help="apply safe fixes in place (atomically)")
+    lint.add_argument("--config", help="config file (pyproject.toml or intone.toml)")
+    lint.add_argument("--statistics", action="store_true", help="count problems per rule")
+    lint.add_argument("--no-cache", action="store_true", help="do not read or write .intone_cache/")
+    lint.add_argument("--eval", metavar="EVAL", help="eval file to check for leakage from training")
+    lint.add_argument("--tokenizer", metavar="ID|PATH", help="count tokens exactly with this tokenizer")
+    lint.add_argument("--max-tokens", type=int, help="longest example in tokens (default 2048)")
+    lint.set_defaults(func=cmd_lint)
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    rules.set_defaults(func=cmd_rules)
+
+    rule = sub.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("rule", metavar="NAME-or-CODE")
+    rule.set_defaults(func=cmd_rule)
+
+    convert = sub.add_parser(
+        "convert",
+        help="import prompt/completion or ShareGPT records",
+        description="Convert prompt/completion, ShareGPT or Alpaca JSONL into the messages format.",
+    )
+    convert.add_argument("input", metavar="IN")
+    convert.add_argument("output", metavar="OUT")
+    convert.set_defaults(func=cmd_convert)
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+# ---------------------------------------------------------------------------- lint
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def collect_paths(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.jsonl") if ".intone_cache" not in p.parts))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"{raw}: no such file or folder")
+    return found
+
+
+def load_settings_for(args: argparse.Namespace):
+    from intone.config import load_settings
+
+    first = Path(args.paths[0]) if getattr(args, "paths", None) else Path.cwd()
+    start = first if first.is_dir() else first.parent
+    settings = load_settings(args.config, start=start if start.exists() else None)
+    if getattr(args, "select", None):
+        settings.select = _split(args.select)
+    if getattr(args, "ignore", None):
+        settings.ignore = settings.ignore + _split(args.ignore)
+    for flag in ("format", "fail_on", "tokenizer", "max_tokens", "eval"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(settings, flag, value)
+    if getattr(args, "no_cache", False):
+        settings.cache = False
+    return settings
+
+
+def make_counter(settings):
+    """The token counter: tiktoken, or the exact one from `train/` when --tokenizer is set."""
+    if not settings.tokenizer:
+        return None
+    try:
+        from intone.train.template import load_token_counter
+    except ImportError as exc:
+        raise UsageError(
+            f"--tokenizer needs the train extra (pip install 'intone[train]'): {exc}"
+        ) from None
+    return load_token_counter(settings.tokenizer)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from intone.lint.engine import Linter, LintResult
+    from intone.lint.reporters import report
+
+    settings = load_settings_for(args)
+    paths = collect_paths(args.paths)
+    if not paths:
+        raise UsageError(f"no .jsonl files found in {', '.join(args.paths)}")
+    linter = Linter(settings, counter=make_counter(settings))
+    if args.fix:
+        _apply_fixes(linter, paths)
+    result = LintResult(files=[_lint_one(linter, path, settings) for path in paths])
+    if settings.eval:
+        result = run_eval_checks(linter, result, paths, settings)
+    out = sys.stdout
+    report(result, settings.format, out, color=out.isatty() and not os.environ.get("NO_COLOR"), statistics=args.statistics)
+    out.flush()
+    if args.exit_zero:
+        return EXIT_OK
+    from intone.lint.diagnostic import SEVERITY_RANK
+
+    return EXIT_FINDINGS if result.worst() >= SEVERITY_RANK[settings.fail_on] else EXIT_OK
+
+
+def _apply_fixes(linter, paths: list[Path]) -> None:
+    from intone.lint.fix import fix_file
+
+    for path in paths:
+        enabled = {r.name for r in linter.rules_for(str(path)) if r.fixable}
+        fixed = fix_file(path, enabled)
+        if fixed:
+            what = ", ".join(f"{n} {name}" for name, n in sorted(fixed.items()))
+            print(f"Fixed {sum(fixed.values())} problem(s) in {path}: {what}", file=sys.stderr)
+
+
+def _lint_one(linter, path: Path, settings):
+    from intone.lint.cache import Cache, file_digest
+
+    display = str(path)
+    cache = None
+    if settings.cache and not settings.eval:
+        fingerprint = {
+            "select": sorted(linter._selected),
+            "options": linter._options,
+            "settings": [settings.per_file_ignores, settings.persona, settings.tokenizer],
+            "counter": linter.counter.name,
+            "path": display,
+        }
+        cache = Cache(settings.root, fingerprint)
+        digest = file_digest(path)
+        hit = cache.get(display, digest)
+        if hit is not None:
+            return hit
+    progress = _progress_for(path)
+    try:
+        report = linter.lint_path(path, progress=progress.advance if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if cache is not None:
+        cache.put(digest, report)
+    return report
+
+
+def run_eval_checks(linter, result, paths, settings):
+    """Lint the eval file too, then run cross-file rules (eval-leakage) train x eval."""
+    eval_path = Path(settings.eval)
+    if not eval_path.is_absolute() and settings.source is not None and not eval_path.exists():
+        eval_path = settings.root / eval_path
+    if not eval_path.is_file():
+        raise UsageError(f"{settings.eval}: eval file not found")
+    return linter.lint_with_eval(result, eval_path)
+
+
+class _Progress:
+    def __init__(self, path: Path, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(f"lint {path.name}", total=total)
+
+    def advance(self, n: int) -> None:
+        self._bar.advance(self._task, n)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+def _progress_for(path: Path) -> _Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    size = path.stat().st_size
+    return _Progress(path, size) if size >= PROGRESS_BYTES else None
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from intone.lint.rules import RULES
+
+    rows = [
+        (r.code, r.name, r.severity, "yes" if r.fixable else "", r.summary) for r in RULES
+    ]
+    if args.format == "json":
+        import json
+
+        keys = ("code", "name", "severity", "fixable", "summary")
+        print(json.dumps([dict(zip(keys, (c, n, s, bool(f), m))) for c, n, s, f, m in rows], indent=2))
+    elif args.format == "markdown":
+        print("| code | name | severity | fixable | what it finds |")
+        print("| --- | --- | --- | --- | --- |")
+        for code, name, severity, fixable, summary in rows:
+            print(f"| {code} | `{name}` | {severity} | {fixable} | {summary} |")
+    else:
+        width = max(len(r[1]) for r in rows)
+        for code, name, severity, fixable, summary in rows:
+            mark = "[*]" if fixable else "   "
+            print(f"{code}  {name:<{width}}  {severity:<7}  {mark}  {summary}")
+    return EXIT_OK
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    from intone.lint.rules import RULES
+
+    rule = RULES.get(args.rule)
+    if rule is None:
+        raise UsageError(f"unknown rule {args.rule!r}; `intone rules` lists them")
+    print(f"# {rule.name} ({rule.code})\n")
+    print(f"Severity: {rule.severity}. Fixable: {'yes' if rule.fixable else 'no'}.")
+    if rule.aliases:
+        print(f"Also known as: {', '.join(rule.aliases)}.")
+    print()
+    print(rule.doc())
+    if rule.options:
+        print("\nOptions (set under [tool.intone.rules." + rule.name + "]):")
+        for opt in rule.options:
+            print(f"  {opt.name} = {opt.default!r}  # {opt.help}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- convert
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from intone.schemas.convert import ConvertError, to_messages
+    from intone.schemas.jsonl import read_jsonl_path, write_jsonl_atomic
+
+    source, target = Path(args.input), Path(args.output)
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    if target.exists() and target.resolve() == source.resolve():
+        raise UsageError(f"{target}: refusing to overwrite the input; choose another OUT")
+    records = []
+    failures = 0
+    for line in read_jsonl_path(source):
+        if line.blank:
+            continue
+        if line.data is None:
+            failures += 1
+            print(f"{source}:{line.number}: {line.problems[-1].message}; line skipped", file=sys.stderr)
+            continue
+        try:
+            records.append(to_messages(line.data))
+        except ConvertError as exc:
+            failures += 1
+            print(f"{source}:{line.number}: {exc}; line skipped", file=sys.stderr)
+    write_jsonl_atomic(target, records)
+    print(f"Converted {len(records)} record(s) from {source} to {target}" + (f"; {failures} line(s) skipped" if failures else ""))
+    return EXIT_FINDINGS if failures else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The lint engine: one streaming pass per file, then dataset rules on the profile."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from intone.config import ConfigError, Settings
+from intone.lint.context import LintContext
+from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
+from intone.lint.registry import CrossRule, DatasetRule, LineRule, RecordRule, Registry, Rule
+from intone.lint.rules import RULES
+from intone.lint.stats import DatasetProfile
+from intone.lint.tokens import TiktokenCounter, TokenCounter
+from intone.schemas.jsonl import Line, read_jsonl
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileReport:
+    path: str
+    diagnostics: list[Diagnostic]
+    n_lines: int = 0
+    n_records: int = 0
+    profile: DatasetProfile | None = None
+    from_cache: bool = False
+
+
+@dataclass
+class LintResult:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.files for d in f.diagnostics]
+
+    def summary(self) -> dict[str, Any]:
+        diags = self.diagnostics
+        by_severity = Counter(d.severity for d in diags)
+        return {
+            "files": len(self.files),
+            "records": sum(f.n_records for f in self.files),
+            "lines": sum(f.n_lines for f in self.files),
+            "diagnostics": len(diags),
+            "errors": by_severity.get("error", 0),
+            "warnings": by_severity.get("warning", 0),
+            "infos": by_severity.get("info", 0),
+            "fixable": sum(1 for d in diags if d.fixable),
+            "by_rule": dict(sorted(Counter(d.name for d in diags).items())),
+        }
+
+    def worst(self) -> int:
+        return max((SEVERITY_RANK[d.severity] for d in self.diagnostics), default=-1)
+
+
+class Linter:
+    """Holds settings, the rule table and a token counter; lints files or line streams."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        registry: Registry = RULES,
+        counter: TokenCounter | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry
+        self.counter = counter or TiktokenCounter()
+        self._options = self._resolve_options()
+        self._selected = self._select(self.settings.select, self.settings.ignore)
+
+    # ------------------------------------------------------------------ selection
+
+    def _select(self, select: Iterable[str], ignore: Iterable[str]) -> set[str]:
+        try:
+            return self.registry.select(select) - self.registry.select(ignore)
+        except KeyError as exc:
+            raise ConfigError(f"unknown rule {exc.args[0]!r} in select/ignore; see `intone rules`") from None
+
+    def _resolve_options(self) -> dict[str, dict[str, Any]]:
+        resolved: dict[str, dict[str, Any]] = {}
+        configured = dict(self.settings.rules)
+        for key, values in configured.items():
+            rule = self.registry.get(key)
+            if rule is None:
+                raise ConfigError(f"[tool.intone.rules]: unknown rule {key!r}; see `intone rules`")
+            if not isinstance(values, dict):
+                raise ConfigError(f"[tool.intone.rules.{key}] must be a table of options")
+            known = {o.name: o for o in rule.options}
+            for opt_name, value in values.items():
+                if opt_name not in known:
+                    names = ", ".join(known) or "none"
+                    raise ConfigError(
+                        f"[tool.intone.rules.{rule.name}]: unknown option {opt_name!r} (options: {names})"
+                    )
+                try:
+                    resolved.setdefault(rule.name, {})[opt_name] = known[opt_name].coerce(value)
+                except ValueError as exc:
+                    raise ConfigError(f"[tool.intone.rules.{rule.name}] {opt_name}: {exc}") from None
+        too_long = resolved.setdefault("too-long", {})
+        too_long.setdefault("max-tokens", self.settings.max_tokens)
+        return resolved
+
+    def rules_for(self, path: str) -> list[Rule]:
+        names = set(self._selected)
+        for pattern, ignored in self.settings.per_file_ignores.items():
+            if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+                names -= self._select(ignored, [])
+        return [rule(self._options.get(rule.name)) for rule in self.registry if rule.name in names]
+
+    # ------------------------------------------------------------------ linting
+
+    def lint_path(self, path: str | Path, *, progress: Progress | None = None) -> FileReport:
+        display = str(path)
+        with open(path, "rb", buffering=1 << 20) as stream:
+            return self.lint_stream(stream, display, progress=progress)
+
+    def lint_stream(
+        self, stream: BinaryIO, display: str, *, progress: Progress | None = None
+    ) -> FileReport:
+        return self.lint_lines(read_jsonl(_Counting(stream, progress) if progress else stream), display)
+
+    def lint_lines(self, lines: Iterable[Line], display: str) -> FileReport:
+        rules = self.rules_for(display)
+        ctx = LintContext(path=display, settings=self.settings, counter=self.counter)
+        line_rules = {r.name: r for r in rules if isinstance(r, LineRule)}
+        record_rules = [r for r in rules if isinstance(r, RecordRule)]
+        dataset_rules = [r for r in rules if isinstance(r, DatasetRule)]
+        profile = DatasetProfile(path=display)
+        out: list[Diagnostic] = []
+        n_lines = 0
+        for line in lines:
+            n_lines = line.number
+            for problem in line.problems:
+                rule = line_rules.get(problem.name)
+                if rule is not None:
+                    out.append(rule.diagnostic(display, line.number, problem.message, column=problem.column))
+            if line.record is None:
+                continue
+            for record_rule in record_rules:
+                out.extend(record_rule.check(line, ctx))
+            profile.add(line)
+        profile.n_lines = n_lines
+        for dataset_rule in dataset_rules:
+            out.extend(dataset_rule.check_dataset(profile, ctx))
+        out.sort(key=Diagnostic.sort_key)
+        return FileReport(display, out, n_lines, profile.n_records, profile)
+
+    def lint_paths(self, paths: Iterable[str | Path], **kwargs: Any) -> LintResult:
+        return LintResult([self.lint_path(p, **kwargs) for p in paths])
+
+    def lint_with_eval(self, result: LintResult, eval_path: str | Path) -> LintResult:
+        """Lint the eval file too, then run cross rules for each training file against it."""
+        eval_report = self.lint_path(eval_path)
+        display = str(eval_path)
+        ctx = LintContext(path=display, settings=self.settings, counter=self.counter)
+        cross = [r for r in self.rules_for(display) if isinstance(r, CrossRule)]
+        found: list[Diagnostic] = []
+        for report in result.files:
+            train_profile = report.profile
+            if train_profile is None:  # served from cache: profile needed, so lint again
+                train_profile = self.lint_path(report.path).profile
+            for rule in cross:
+                found.extend(rule.check_cross(train_profile, eval_report.profile, ctx))
+        eval_report.diagnostics = sorted(eval_report.diagnostics + found, key=Diagnostic.sort_key)
+        files = [f for f in result.files if f.path != display]
+        return LintResult(files + [eval_report])
+
+
+class _Counting:
+    """Wraps a binary stream to report bytes read, for a progress bar."""
+
+    def __init__(self, stream: BinaryIO, progress: Progress) -> None:
+        self._stream = stream
+        self._progress = progress
+        self._seen = 0
+
+    def __iter__(self):
+        for chunk in self._stream:
+            self._seen += len(chunk)
+            if self._seen >= 1 << 20:
+                self._progress(self._seen)
+                self._seen = 0
+            yield chunk
+        self._progress(self._seen)

@@ -1,0 +1,191 @@
+"""The rule table: every rule has a unique code, a kebab-case name, docs and typed options."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from intone.lint.diagnostic import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from intone.lint.context import LintContext
+    from intone.lint.stats import DatasetProfile
+    from intone.schemas.jsonl import Line
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_CODE_RE = re.compile(r"^IN\d{3}$")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A typed rule option, set in config under `[tool.intone.rules.<rule-name>]`."""
+
+    name: str
+    default: Any
+    help: str
+
+    def coerce(self, value: Any) -> Any:
+        """Check a configured value against the default's type; raise ValueError if wrong."""
+        want = type(self.default)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if want is bool and not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        if self.default is not None and not isinstance(value, want):
+            raise ValueError(f"expected {want.__name__}, got {type(value).__name__} {value!r}")
+        return value
+
+
+class Rule:
+    """Base of all rules. Subclasses set the class attributes and a ruff-style docstring."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    """One line for `intone rules` and the README table."""
+    fix_hint: ClassVar[str | None] = None
+    """Default advice attached to each diagnostic."""
+    options: ClassVar[tuple[Option, ...]] = ()
+    fixable: ClassVar[bool] = False
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """Old codes or names that still select this rule."""
+    scope: ClassVar[str] = "record"
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        values = {opt.name: opt.default for opt in self.options}
+        values.update(settings or {})
+        self.opt: dict[str, Any] = values
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    def diagnostic(
+        self,
+        path: str,
+        line: int | None,
+        message: str,
+        *,
+        column: int | None = None,
+        fix: str | None = None,
+        related: Iterable[int] = (),
+        details: Iterable[str] = (),
+    ) -> Diagnostic:
+        return Diagnostic(
+            path=path,
+            line=line,
+            column=column,
+            code=self.code,
+            name=self.name,
+            severity=self.severity,
+            message=message,
+            fix=fix if fix is not None else self.fix_hint,
+            related=tuple(related),
+            fixable=self.fixable,
+            details=tuple(details),
+        )
+
+
+class LineRule(Rule):
+    """Reported by the JSONL reader itself (`ReadProblem.name == rule.name`)."""
+
+    scope = "line"
+
+
+class RecordRule(Rule):
+    """Looks at one line (with its parsed record) at a time."""
+
+    scope = "record"
+
+    def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
+        raise NotImplementedError
+
+
+class DatasetRule(Rule):
+    """Looks at the dataset profile, computed once in the engine's single pass."""
+
+    scope = "dataset"
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        raise NotImplementedError
+
+
+class CrossRule(Rule):
+    """Compares the training profile with an eval file's profile (`--eval`); reports on eval lines."""
+
+    scope = "cross"
+
+    def check_cross(
+        self, train: DatasetProfile, evaluation: DatasetProfile, ctx: LintContext
+    ) -> Iterator[Diagnostic]:
+        raise NotImplementedError
+
+
+class RuleError(Exception):
+    pass
+
+
+class Registry:
+    """An explicit table of rule classes, keyed by code and by name."""
+
+    def __init__(self, rules: Iterable[type[Rule]] = ()) -> None:
+        self._by_code: dict[str, type[Rule]] = {}
+        self._by_name: dict[str, type[Rule]] = {}
+        for rule in rules:
+            self.register(rule)
+
+    def register(self, rule: type[Rule]) -> type[Rule]:
+        for attr in ("code", "name", "severity", "summary"):
+            if not getattr(rule, attr, None):
+                raise RuleError(f"{rule.__name__} has no {attr}")
+        if not _CODE_RE.match(rule.code):
+            raise RuleError(f"{rule.__name__}: code {rule.code!r} is not of the form IN123")
+        if not _NAME_RE.match(rule.name):
+            raise RuleError(f"{rule.__name__}: name {rule.name!r} is not kebab-case")
+        doc = rule.doc()
+        missing = [s for s in DOC_SECTIONS if f"## {s}" not in doc]
+        if missing:
+            raise RuleError(f"{rule.name}: docstring lacks sections {', '.join(missing)}")
+        for key in (rule.code, *rule.aliases):
+            if key in self._by_code:
+                raise RuleError(f"duplicate code {key}: {rule.name} and {self._by_code[key].name}")
+            self._by_code[key] = rule
+        if rule.name in self._by_name:
+            raise RuleError(f"duplicate rule name {rule.name}")
+        self._by_name[rule.name] = rule
+        return rule
+
+    def __iter__(self) -> Iterator[type[Rule]]:
+        return iter(sorted(set(self._by_name.values()), key=lambda r: r.code))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def get(self, key: str) -> type[Rule] | None:
+        return self._by_code.get(key.upper()) or self._by_name.get(key.lower())
+
+    def by_name(self, name: str) -> type[Rule]:
+        return self._by_name[name]
+
+    def select(self, selectors: Iterable[str]) -> set[str]:
+        """Rule names matched by selectors: ALL, a name, a code, or a code prefix like IN2."""
+        chosen: set[str] = set()
+        for sel in selectors:
+            chosen |= self.match(sel)
+        return chosen
+
+    def match(self, selector: str) -> set[str]:
+        sel = selector.strip()
+        if sel.upper() == "ALL":
+            return set(self._by_name)
+        rule = self.get(sel)
+        if rule is not None:
+            return {rule.name}
+        if sel.upper().startswith("IN") and sel[2:].isdigit():
+            return {r.name for code, r in self._by_code.items() if code.startswith(sel.upper())}
+        raise KeyError(sel)

@@ -1,0 +1,58 @@
+"""Rules about token counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from intone.lint.registry import Option, RecordRule
+
+if TYPE_CHECKING:
+    from intone.lint.context import LintContext
+    from intone.lint.diagnostic import Diagnostic
+    from intone.schemas.jsonl import Line
+
+
+class TooLong(RecordRule):
+    """
+    ## What it does
+    Reports an example whose rendered conversation is longer than `max-tokens` tokens.
+
+    By default it counts with tiktoken's cl100k_base (offline) plus a small per-message
+    allowance for the chat template. With `--tokenizer ID|PATH` (or `tokenizer = "..."` in
+    config) it renders the conversation with that tokenizer's chat template and counts exactly.
+
+    ## Why is this bad?
+    Trainers truncate long examples, which cuts off the end of the answer, including the
+    end-of-turn token, so the model learns to ramble without stopping. Others drop them silently.
+
+    ## Example
+    A 3,000-word story with `max-tokens = 2048`.
+
+    ## Use instead
+    Split the story into a multi-turn conversation ("...and then?"), shorten it, or raise
+    `max-tokens` to what your trainer's `--max-length` really is.
+
+    ## Options
+    - `max-tokens` (also top-level in `[tool.intone]`)
+    """
+
+    code = "IN310"
+    name = "too-long"
+    severity = "error"
+    summary = "Example has more tokens than max-tokens"
+    options = (Option("max-tokens", 2048, "Longest example, in tokens, the trainer will accept."),)
+    fix_hint = "Shorten or split the example, or raise max-tokens to your trainer's max length."
+
+    def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
+        limit = self.opt["max-tokens"]
+        messages = [(m.role, m.content) for m in line.record.messages]
+        if ctx.counter.upper_bound(messages) <= limit:
+            return  # cheap bound: no need to tokenize
+        count = ctx.counter.count_conversation(messages)
+        if count > limit:
+            yield self.diagnostic(
+                ctx.path,
+                line.number,
+                f"{count} tokens ({ctx.counter.name}), over max-tokens {limit}",
+            )

@@ -1,0 +1,277 @@
+"""Streaming JSONL reader (bytes -> one `Line` per physical line) and an atomic writer.
+
+The reader never raises on bad input: every problem becomes a `ReadProblem` on its own
+line and reading goes on. Memory stays bounded by the longest line, since lines are
+yielded one at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import ValidationError
+
+from intone.schemas.record import CONVERSATION_ADAPTER, KNOWN_MESSAGE_KEYS, Conversation, render_loc
+
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(slots=True)
+class ReadProblem:
+    """Something wrong with one line, named after the lint rule that reports it."""
+
+    name: str
+    message: str
+    column: int | None = None
+    field: str | None = None
+
+
+@dataclass(slots=True)
+class Line:
+    """One physical line of a JSONL file: its bytes, what they parsed to, and what was wrong."""
+
+    number: int
+    raw: bytes
+    """The line's bytes without its terminator (and without a leading BOM)."""
+    ending: bytes
+    """b"\\n", b"\\r\\n", or b"" for a last line with no newline."""
+    data: Any = None
+    """The parsed JSON value, or None when the line is not valid JSON."""
+    record: Conversation | None = None
+    """The validated record, or None when the line has parse or schema problems."""
+    problems: list[ReadProblem] = field(default_factory=list)
+    bom: bool = False
+
+    @property
+    def blank(self) -> bool:
+        return not self.raw.strip()
+
+
+def read_jsonl(stream: BinaryIO) -> Iterator[Line]:
+    """Yield one `Line` per physical line of a binary stream."""
+    crlf_reported = False
+    for number, chunk in enumerate(stream, start=1):
+        raw, ending = _split_ending(chunk)
+        line = Line(number=number, raw=raw, ending=ending)
+        if number == 1 and raw.startswith(BOM):
+            line.raw = raw = raw[len(BOM) :]
+            line.bom = True
+            line.problems.append(
+                ReadProblem("byte-order-mark", "file starts with a UTF-8 byte-order mark (BOM)", 1)
+            )
+        if ending == b"\r\n" and not crlf_reported:
+            crlf_reported = True
+            line.problems.append(
+                ReadProblem(
+                    "crlf-line-ending",
+                    "line ends with CRLF; JSONL lines end with LF (reported once per file)",
+                )
+            )
+        if not raw.strip():
+            line.problems.append(ReadProblem("blank-line", "blank line between records"))
+            yield line
+            continue
+        _parse_into(line)
+        yield line
+
+
+def read_jsonl_bytes(data: bytes) -> Iterator[Line]:
+    return read_jsonl(io.BytesIO(data))
+
+
+def read_jsonl_path(path: str | os.PathLike[str]) -> Iterator[Line]:
+    with open(path, "rb", buffering=1 << 20) as stream:
+        yield from read_jsonl(stream)
+
+
+def _split_ending(chunk: bytes) -> tuple[bytes, bytes]:
+    if chunk.endswith(b"\r\n"):
+        return chunk[:-2], b"\r\n"
+    if chunk.endswith(b"\n"):
+        return chunk[:-1], b"\n"
+    return chunk, b""
+
+
+def _parse_into(line: Line) -> None:
+    raw = line.raw
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = _parse_slow(line)
+        if line.problems and line.problems[-1].name in ("invalid-json", "invalid-utf8"):
+            return
+    line.data = data
+    if not isinstance(data, dict):
+        line.problems.append(
+            ReadProblem(
+                "not-an-object",
+                f"line is a JSON {_json_type(data)}, not an object with a `messages` list",
+                1,
+            )
+        )
+        return
+    try:
+        line.record = CONVERSATION_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        line.problems.extend(_schema_problems(exc, data))
+    except (RecursionError, ValueError) as exc:  # absurdly nested input
+        line.problems.append(ReadProblem("schema-error", f"record could not be validated: {exc}"))
+
+
+def _parse_slow(line: Line) -> Any:
+    """orjson failed: find out why, with a column, using the standard library."""
+    try:
+        text = line.raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line.problems.append(
+            ReadProblem(
+                "invalid-utf8",
+                f"invalid UTF-8 byte 0x{line.raw[exc.start]:02x} at byte {exc.start + 1}",
+                exc.start + 1,
+            )
+        )
+        return None
+    try:
+        return json.loads(text)  # accepts what orjson refuses, e.g. integers over 64 bits
+    except json.JSONDecodeError as exc:
+        line.problems.append(ReadProblem("invalid-json", f"{exc.msg} (column {exc.colno})", exc.colno))
+    except RecursionError:
+        line.problems.append(ReadProblem("invalid-json", "JSON nested too deeply", 1))
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "an object",
+    "dict_type": "an object",
+    "int_type": "an integer",
+}
+
+
+def _schema_problems(exc: ValidationError, data: dict[str, Any]) -> list[ReadProblem]:
+    problems: list[ReadProblem] = []
+    seen: set[str] = set()
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.endswith("]")))
+        # Union members (id: str | int) add their own loc segment; keep the field path only.
+        loc = tuple(p for p in loc if p not in ("str", "int", "list[str]", "Message", "function-after"))
+        path = render_loc(loc) or "record"
+        if path in seen:
+            continue
+        seen.add(path)
+        kind = err["type"]
+        got = err.get("input")
+        if kind == "literal_error" and loc and loc[-1] == "role":
+            problems.append(
+                ReadProblem(
+                    "unknown-role",
+                    f"{path}: unknown role {got!r}; use one of system, user, assistant",
+                    field=path,
+                )
+            )
+        elif kind == "missing":
+            problems.append(ReadProblem("schema-error", f"{path}: required field is missing", field=path))
+        elif kind in _TYPE_WORDS or kind.endswith("_type") or kind == "int_from_float":
+            want = _TYPE_WORDS.get(kind, kind.removesuffix("_type"))
+            problems.append(
+                ReadProblem(
+                    "schema-error",
+                    f"{path}: expected {want}, got {_json_type(got)} {_short(got)}",
+                    field=path,
+                )
+            )
+        else:
+            problems.append(ReadProblem("schema-error", f"{path}: {err['msg']}", field=path))
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def dump_record(data: Any) -> bytes:
+    """Serialize one record the way hand-written datasets usually look (Python's json style)."""
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def write_jsonl_atomic(path: str | os.PathLike[str], lines: Iterable[bytes | dict[str, Any]]) -> None:
+    """Write lines to `path` atomically: temp file in the same folder, fsync, rename over.
+
+    Each item is either the exact bytes of a line (its terminator included) or a record to
+    serialize, which gets a LF terminator. Passing the original bytes of untouched lines keeps a
+    clean file byte-identical.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for item in lines:
+                out.write(item if isinstance(item, bytes) else dump_record(item) + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            os.chmod(tmp_name, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def line_bytes(line: Line) -> bytes:
+    """The exact original bytes of a line, terminator and BOM included."""
+    return (BOM if line.bom else b"") + line.raw + line.ending
+
+
+__all__ = [
+    "BOM",
+    "KNOWN_MESSAGE_KEYS",
+    "Line",
+    "ReadProblem",
+    "dump_record",
+    "line_bytes",
+    "read_jsonl",
+    "read_jsonl_bytes",
+    "read_jsonl_path",
+    "write_jsonl_atomic",
+]

@@ -1,0 +1,102 @@
+"""Rule cases as data: tests/rules/cases/<rule-name>.yaml, run against the real engine.
+
+Format of a case file::
+
+    rule: role-order
+    cases:
+      - name: assistant before user          # what the case shows
+        lines:                               # records, each written with json.dumps
+          - {"messages": [{"role": "assistant", "content": "hi"}]}
+        expect: [1]                          # lines where the rule fires (null = dataset level)
+      - name: clean
+        raw: "{\"messages\": []}\n"          # or exact file text, for parse-level rules
+        expect: []
+      - name: fixture file
+        file: tests/fixtures/voice/uniform.jsonl   # or a file, relative to the repo root
+        options: {min-cv: 0.2}               # rule options
+        eval_lines: [...] / eval_file: ...   # for cross rules: the eval side
+        expect: [null]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from intone.config import Settings
+from intone.lint.engine import LintResult, Linter
+from intone.lint.rules import RULES
+
+CASES = Path(__file__).parent / "cases"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(CASES.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text("utf-8"))
+        for i, case in enumerate(spec["cases"]):
+            found.append((spec["rule"], {**case, "_id": f"{path.stem}:{case.get('name', i)}"}))
+    return found
+
+
+ALL_CASES = _load()
+
+
+def _materialize(case: dict[str, Any], prefix: str, tmp_path: Path) -> Path:
+    if f"{prefix}file" in case:
+        return ROOT / case[f"{prefix}file"]
+    target = tmp_path / f"{prefix or 'train'}data.jsonl"
+    if f"{prefix}raw" in case:
+        target.write_bytes(case[f"{prefix}raw"].encode("utf-8"))
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in case[f"{prefix}lines"])
+        target.write_text(text, "utf-8")
+    return target
+
+
+def run_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> list[int | None]:
+    settings = Settings(select=[rule_name], cache=False)
+    if case.get("options"):
+        settings.rules = {rule_name: case["options"]}
+    if case.get("settings"):
+        for key, value in case["settings"].items():
+            setattr(settings, key.replace("-", "_"), value)
+    linter = Linter(settings)
+    path = _materialize(case, "", tmp_path)
+    result = LintResult([linter.lint_path(path)])
+    if "eval_lines" in case or "eval_file" in case or "eval_raw" in case:
+        result = linter.lint_with_eval(result, _materialize(case, "eval_", tmp_path))
+    return sorted(
+        (d.line for d in result.diagnostics if d.name == rule_name),
+        key=lambda n: -1 if n is None else n,
+    )
+
+
+@pytest.mark.parametrize(("rule_name", "case"), ALL_CASES, ids=[c["_id"] for _, c in ALL_CASES])
+def test_rule_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> None:
+    expected = sorted(case["expect"], key=lambda n: -1 if n is None else n)
+    assert run_case(rule_name, case, tmp_path) == expected
+
+
+def test_every_rule_has_failing_and_passing_cases() -> None:
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for rule_name, case in ALL_CASES:
+        by_rule.setdefault(rule_name, []).append(case)
+    for rule in RULES:
+        cases = by_rule.get(rule.name, [])
+        assert any(c["expect"] for c in cases), f"{rule.name}: no failing case in cases/{rule.name}.yaml"
+        assert any(not c["expect"] for c in cases), f"{rule.name}: no passing case"
+
+
+def test_every_rule_is_documented() -> None:
+    for rule in RULES:
+        doc = rule.doc()
+        for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+            assert section in doc, f"{rule.name} lacks {section}"
+        if rule.options:
+            assert "## Options" in doc, f"{rule.name} has options but no Options section"

@@ -1,0 +1,89 @@
+"""Lint speed against parallelogram (a peer validator), memory, scaling and the cache.
+
+Run: .venv/bin/python bench/lint_speed.py   (or `make bench`)
+Prints its figures and exits 1 if a bar is missed:
+  - intone's cold wall time on 100k records <= parallelogram check's, measured side by side;
+  - peak RSS <= 400 MB;
+  - time per record roughly constant from 1k to 100k (linear growth);
+  - a second run on the unchanged file (cache hit) <= 1/4 of the cold time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from gen import write  # noqa: E402
+
+BIN = Path(sys.executable).parent
+# The rules of the linter-CLI issue (structural); the voice rules have their own bench.
+STRUCTURAL = (
+    "invalid-json,invalid-utf8,not-an-object,blank-line,byte-order-mark,crlf-line-ending,"
+    "schema-error,unknown-role,unknown-key,empty-content,role-order,no-assistant-turn,"
+    "ends-on-user,whitespace,duplicate-example,duplicate-prompt,too-long"
+)
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB, and exit code of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="intone-bench-"))
+    try:
+        files = {n: write(work / f"{n}.jsonl", n) for n in (1_000, 10_000, 100_000)}
+        big = files[100_000]
+        print(f"workload: {big.stat().st_size / 1e6:.1f} MB, 100,000 two-turn records")
+        intone = [str(BIN / "intone"), "lint", "--select", STRUCTURAL]
+        failed = []
+
+        pg_wall, pg_rss, _ = run([str(BIN / "parallelogram"), "check", str(big)], work)
+        cold, rss, code = run([*intone, "--no-cache", str(big)], work)
+        print(f"parallelogram check : {pg_wall:6.2f} s  peak RSS {pg_rss:6.0f} MB")
+        print(f"intone lint (cold)  : {cold:6.2f} s  peak RSS {rss:6.0f} MB  exit {code}")
+        if cold > pg_wall:
+            failed.append(f"cold lint {cold:.2f} s > parallelogram {pg_wall:.2f} s")
+        if rss > 400:
+            failed.append(f"peak RSS {rss:.0f} MB > 400 MB")
+
+        per_record = {}
+        for n, path in files.items():
+            wall, _, _ = run([*intone, "--no-cache", str(path)], work)
+            per_record[n] = wall / n * 1e6
+            print(f"scaling {n:>7,} records: {wall:6.2f} s  ({per_record[n]:5.1f} us/record)")
+        # Start-up dominates tiny files, so compare the two larger sizes for linearity.
+        ratio = per_record[100_000] / per_record[10_000]
+        print(f"time per record 100k / 10k: {ratio:.2f} (linear = 1.0; bar <= 1.5)")
+        if ratio > 1.5:
+            failed.append(f"super-linear growth: per-record ratio {ratio:.2f}")
+
+        shutil.rmtree(work / ".intone_cache", ignore_errors=True)
+        run([*intone, str(big)], work)  # fills the cache
+        warm, _, _ = run([*intone, str(big)], work)
+        print(f"intone lint (cached): {warm:6.2f} s  = {warm / cold:.0%} of cold (bar <= 25%)")
+        if warm > cold / 4:
+            failed.append(f"cached run {warm:.2f} s > a quarter of cold {cold:.2f} s")
+
+        for problem in failed:
+            print(f"MISSED: {problem}")
+        print("all bars met" if not failed else f"{len(failed)} bar(s) missed")
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

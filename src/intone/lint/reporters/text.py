@@ -50,6 +50,8 @@ def render(result: LintResult, out: TextIO, *, color: bool = False, statistics: 
     for key, word in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
         if summary[key]:
             parts.append(f"{summary[key]} {word}{'s' if summary[key] != 1 else ''}")
-    out.write(f"\nFound {n} problem{'s' if n != 1 else ''} ({', '.join(parts)}) in {scope}.\n")
+    lines = summary["lines"]
+    where = f"{files} file{'s' if files != 1 else ''} ({lines} line{'s' if lines != 1 else ''}, {records} valid record{'s' if records != 1 else ''})"
+    out.write(f"\nFound {n} problem{'s' if n != 1 else ''} ({', '.join(parts)}) in {where}.\n")
     if summary["fixable"]:
         out.write(f"[*] {summary['fixable']} fixable with `intone lint --fix`.\n")

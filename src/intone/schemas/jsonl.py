@@ -140,18 +140,49 @@ def _parse_slow(line: Line) -> Any:
         )
         return None
     try:
-        return json.loads(text)  # accepts what orjson refuses, e.g. integers over 64 bits
+        data = json.loads(text)  # accepts what orjson refuses, e.g. integers over 64 bits
     except json.JSONDecodeError as exc:
         line.problems.append(ReadProblem("invalid-json", f"{exc.msg} (column {exc.colno})", exc.colno))
+        return None
     except RecursionError:
         line.problems.append(ReadProblem("invalid-json", "JSON nested too deeply", 1))
+        return None
+    surrogate = _lone_surrogate(data)
+    if surrogate is not None:  # json accepts "\ud800"; such a string cannot be encoded or trained on
+        column = text.lower().find(surrogate) + 1 or 1
+        line.problems.append(
+            ReadProblem(
+                "invalid-json",
+                f"string escape {surrogate} is a lone UTF-16 surrogate, not a character (column {column})",
+                column,
+            )
+        )
+        return None
+    return data
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first unpaired surrogate in any string or key, as a `\\uXXXX` escape; None if none."""
+    stack = [value]
+    while stack:  # iterative: the value may be nested up to the recursion limit already
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"\\u{ord(item[exc.start]):04x}"
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return None
 
 
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
         type(value), type(value).__name__
     )
 
@@ -203,7 +234,10 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any]) -> list[ReadPro
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # nested deeper than json can encode
+        return f"(nested {_json_type(value)})"
     return text if len(text) <= 40 else text[:37] + "..."
 
 

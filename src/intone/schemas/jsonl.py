@@ -104,7 +104,10 @@ def _parse_into(line: Line) -> None:
     raw = line.raw
     try:
         data = orjson.loads(raw)
+        exact = not _may_hold_big_int(raw)
     except orjson.JSONDecodeError:
+        exact = False
+    if not exact:
         data = _parse_slow(line)
         if line.problems and line.problems[-1].name in ("invalid-json", "invalid-utf8"):
             return
@@ -126,6 +129,16 @@ def _parse_into(line: Line) -> None:
         line.problems.append(ReadProblem("schema-error", f"record could not be validated: {exc}"))
 
 
+_NON_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGIT_RUN = b"0" * 19  # every integer outside 64 bits has at least 19 digits
+
+
+def _may_hold_big_int(raw: bytes) -> bool:
+    """orjson silently reads integers beyond 64 bits as floats; such lines take the exact parser."""
+    return len(raw.translate(None, _NON_DIGITS)) >= 19 and _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO)
+
+
 def _parse_slow(line: Line) -> Any:
     """orjson failed: find out why, with a column, using the standard library."""
     try:
@@ -140,7 +153,7 @@ def _parse_slow(line: Line) -> Any:
         )
         return None
     try:
-        data = json.loads(text)  # accepts what orjson refuses, e.g. integers over 64 bits
+        data = json.loads(text)  # exact where orjson is not: integers over 64 bits
     except json.JSONDecodeError as exc:
         line.problems.append(ReadProblem("invalid-json", f"{exc.msg} (column {exc.colno})", exc.colno))
         return None

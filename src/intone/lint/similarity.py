@@ -1,0 +1,275 @@
+"""Near-duplicate text detection: word shingles, MinHash and LSH, verified by exact Jaccard.
+
+Two entry points share one definition of a shingle (lower-cased word k-grams; punctuation is
+not part of a word, so "Hello, world!" and "hello world" have the same shingles):
+
+- `NearDuplicateIndex`: an incremental index (add, remove, query) on datasketch's MinHashLSH,
+  for interactive use such as the authoring app.
+- `near_duplicate_pairs`: a batch search over many texts at once, used by the `near-duplicate`
+  lint rule. It computes one-permutation MinHash signatures with numpy for all texts together
+  and buckets LSH bands by sorting, so 100k answers take well under a second. Candidates are
+  verified by exact Jaccard, so the LSH step can only miss pairs, never invent them.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Hashable, Sequence
+from itertools import count
+
+import numpy as np
+
+# Punctuation separates words; apostrophes are dropped so "don't" and "dont" agree.
+_PUNCT = "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
+_WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT}, "'": None, "\u2019": None, "\u2018": None})
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text`: punctuation splits words, apostrophes are dropped."""
+    return text.lower().translate(_WORD_TABLE).split()
+
+
+def shingles(text: str, k: int = 3) -> set[str]:
+    """Lower-cased word k-grams. A text shorter than k words is one shingle; no words, none."""
+    ws = words(text)
+    if len(ws) < k:
+        return {" ".join(ws)} if ws else set()
+    return {" ".join(ws[i : i + k]) for i in range(len(ws) - k + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """|a & b| / |a | b|; 0.0 when both are empty (nothing to compare)."""
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) for LSH, tuned a little below `threshold` so borderline pairs are found."""
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(max(0.05, threshold - 0.1), num_perm, 0.3, 0.7)
+
+
+class NearDuplicateIndex:
+    """Texts by key; `query` returns keys whose text has word-shingle Jaccard >= threshold.
+
+    Candidates come from MinHash LSH (datasketch) and are verified by the exact Jaccard of the
+    shingle sets, so every returned similarity is exact. Texts with no words are stored (they
+    count in `len`) but never match anything.
+    """
+
+    def __init__(self, threshold: float = 0.7, num_perm: int = 64, k: int = 3) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        from datasketch import MinHashLSH
+
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.k = k
+        self._lsh = MinHashLSH(num_perm=num_perm, params=_lsh_params(threshold, num_perm))
+        self._shingles: dict[Hashable, set[str]] = {}
+        self._order: dict[Hashable, int] = {}
+        self._counter = count()
+
+    def _minhash(self, sh: set[str]):
+        from datasketch import MinHash
+
+        mh = MinHash(num_perm=self.num_perm, seed=1)
+        mh.update_batch([s.encode("utf-8") for s in sorted(sh)])
+        return mh
+
+    def add(self, key: Hashable, text: str) -> None:
+        """Index `text` under `key`; an existing key is replaced."""
+        if key in self._shingles:
+            self.remove(key)
+        sh = shingles(text, self.k)
+        self._shingles[key] = sh
+        self._order[key] = next(self._counter)
+        if sh:
+            self._lsh.insert(key, self._minhash(sh), check_duplication=False)
+
+    def remove(self, key: Hashable) -> None:
+        """Forget `key`; does nothing if it is not indexed."""
+        sh = self._shingles.pop(key, None)
+        if sh is None:
+            return
+        del self._order[key]
+        if sh:
+            self._lsh.remove(key)
+
+    def query(self, text: str, exclude: Hashable | None = None) -> list[tuple[Hashable, float]]:
+        """(key, Jaccard) for indexed texts at or above the threshold, most similar first.
+
+        Ties keep the order in which the keys were added. `exclude` leaves one key out (the
+        text's own key, when checking an indexed text against the rest).
+        """
+        sh = shingles(text, self.k)
+        if not sh or not self._shingles:
+            return []
+        found = []
+        for key in self._lsh.query(self._minhash(sh)):
+            if key == exclude:
+                continue
+            sim = jaccard(sh, self._shingles[key])
+            if sim >= self.threshold:
+                found.append((key, sim))
+        found.sort(key=lambda kv: (-kv[1], self._order[kv[0]]))
+        return found
+
+    def __len__(self) -> int:
+        return len(self._shingles)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._shingles
+
+
+# ---------------------------------------------------------------------------- batch search
+
+_PAD = np.uint64(1 << 33)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_EMPTY = np.uint64(1 << 40)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads the bits of a uint64 array (wrapping arithmetic)."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every text's shingles, concatenated, and offsets (len(texts) + 1).
+
+    Text i's shingle hashes are `hashes[offsets[i]:offsets[i + 1]]` (possibly repeated, when a
+    shingle occurs twice). Equal shingles within one call get equal hashes.
+    """
+    vocab: dict[str, int] = {}
+    flat_ids: list[int] = []
+    n_words = []
+    ids = count()
+    table = _WORD_TABLE
+    for text in texts:
+        ws = text.lower().translate(table).split()
+        n_words.append(len(ws))
+        # setdefault(word, next id): a new word takes a fresh id, a known word keeps its own.
+        flat_ids.extend(map(vocab.setdefault, ws, ids))
+    flat = np.array(flat_ids, dtype=np.uint64)
+    lengths = np.array(n_words, dtype=np.int64)
+    total = flat.size
+    if total == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(texts) + 1, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    ends = starts + lengths
+    pos = np.arange(total)
+    end_of = np.repeat(ends, lengths)
+    start_of = np.repeat(starts, lengths)
+    len_of = np.repeat(lengths, lengths)
+    h = np.zeros(total, dtype=np.uint64)
+    for j in range(k):
+        idx = pos + j
+        inside = idx < end_of
+        part = np.where(inside, flat[np.minimum(idx, total - 1)], _PAD)
+        h = h * np.uint64(0x9E3779B97F4A7C15) + part + np.uint64(1)
+    keep = (pos + k - 1 < end_of) | ((pos == start_of) & (len_of < k))
+    hashes = _mix(h[keep])
+    per_text = np.where(lengths >= k, lengths - k + 1, np.minimum(lengths, 1))
+    offsets = np.concatenate(([0], np.cumsum(per_text))).astype(np.int64)
+    return hashes, offsets
+
+
+def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
+    """One-permutation MinHash with rotation densification: (n_texts, num_perm) uint64.
+
+    Each shingle hash falls into one of `num_perm` bins (high bits) and each bin keeps its
+    smallest value (low 32 bits); an empty bin borrows the next non-empty bin's value plus an
+    offset per step (Shrivastava & Li, 2014), so two texts agree on a bin with probability
+    close to their Jaccard similarity. Rows of texts without shingles stay all-empty.
+    """
+    n = offsets.size - 1
+    sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
+    if hashes.size:
+        text_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+        bins = ((hashes >> np.uint64(32)) % np.uint64(num_perm)).astype(np.int64)
+        np.minimum.at(sig, text_of * num_perm + bins, hashes & _MASK32)
+    sig = sig.reshape(n, num_perm)
+    filled = sig != _EMPTY
+    cols = np.arange(num_perm)
+    where = np.where(filled, cols, 2 * num_perm)
+    where2 = np.concatenate([where, where + num_perm], axis=1)
+    nxt = np.minimum.accumulate(where2[:, ::-1], axis=1)[:, ::-1][:, :num_perm]
+    has_any = filled.any(axis=1)
+    nxt[~has_any] = cols
+    dist = (nxt - cols).astype(np.uint64)
+    rows = np.arange(n)[:, None]
+    dense = (sig[rows, nxt % num_perm] + dist * np.uint64(0x2545F491)) & _MASK32
+    dense[~has_any] = _EMPTY
+    return dense
+
+
+def near_duplicate_pairs(
+    texts: Sequence[str],
+    threshold: float = 0.7,
+    *,
+    num_perm: int = 64,
+    k: int = 3,
+    skip: Sequence[bool] | None = None,
+    max_bucket: int = 50,
+) -> list[tuple[int, int, float]]:
+    """Pairs (later, earlier, jaccard) of texts whose shingle Jaccard is >= threshold.
+
+    Sub-quadratic: texts meet only when an LSH band of their signatures agrees. `skip[i]`
+    leaves text i out. Within one band bucket a text is compared with at most `max_bucket`
+    earlier texts (guards against pathological buckets). Sorted by (later, earlier).
+    """
+    keep = [i for i in range(len(texts)) if skip is None or not skip[i]]
+    hashes, offsets = shingle_hashes([texts[i] for i in keep], k)
+    if len(keep) < 2 or hashes.size == 0:
+        return []
+    sig = _signatures(hashes, offsets, num_perm)
+    idx = np.flatnonzero(np.diff(offsets) > 0)  # positions in `keep`
+    if idx.size < 2:
+        return []
+    sig = sig[idx]
+    bands, rows = _lsh_params(threshold, num_perm)
+    candidates: set[tuple[int, int]] = set()
+    for band in range(bands):
+        # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
+        # columns would carry little more information than a single column.
+        block = sig[:, band : bands * rows : bands]
+        key = np.zeros(idx.size, dtype=np.uint64)
+        for c in range(block.shape[1]):
+            key = _mix(key * np.uint64(0x100000001B3) + block[:, c])
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        same = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
+        if same.size == 0:
+            continue
+        # Runs of equal keys: start where the previous element differs.
+        starts = same[np.concatenate(([True], np.diff(same) > 1))]
+        for s in starts.tolist():
+            e = s + 1
+            while e < order.size and sorted_key[e] == sorted_key[s]:
+                e += 1
+            members = idx[order[s:e]].tolist()  # ascending text order (stable sort)
+            for m in range(1, len(members)):
+                later = members[m]
+                for earlier in members[max(0, m - max_bucket) : m]:
+                    candidates.add((later, earlier))
+    sets: dict[int, set[int]] = {}
+
+    def shingle_set(i: int) -> set[int]:
+        got = sets.get(i)
+        if got is None:
+            got = sets[i] = set(hashes[offsets[i] : offsets[i + 1]].tolist())
+        return got
+
+    found = []
+    for later, earlier in sorted(candidates):  # positions in `keep`
+        sim = jaccard(shingle_set(later), shingle_set(earlier))
+        if sim >= threshold:
+            found.append((keep[later], keep[earlier], sim))
+    return found

@@ -1,0 +1,1 @@
+"""The authoring app (`intone author`). Logic modules (model, undo, journal, live) import no textual."""

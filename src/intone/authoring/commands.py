@@ -1,0 +1,40 @@
+"""The `intone author` subcommand. Light: textual is imported only when the command runs."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "author",
+        help="edit a dataset in the terminal, linted as you type",
+        description=(
+            "Open FILE.jsonl in the authoring app. A path that does not exist starts an empty "
+            "dataset; the file is created on first save."
+        ),
+    )
+    parser.add_argument("path", metavar="FILE.jsonl")
+    parser.add_argument("--config", help="config file (pyproject.toml or intone.toml)")
+    parser.set_defaults(func=cmd_author)
+
+
+def cmd_author(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from intone.cli import UsageError
+    from intone.config import load_settings
+
+    path = Path(args.path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a .jsonl file (it is created on first save if missing)")
+    if not path.parent.exists() and str(path.parent):
+        raise UsageError(f"{path}: folder {path.parent} does not exist; create it first")
+    start = path.parent if str(path.parent) else Path.cwd()
+    settings = load_settings(args.config, start=start)
+    from intone.authoring.app import keymap_from, make_app
+
+    keymap_from(settings)  # config errors before the screen takes over the terminal
+    app = make_app(path, settings)
+    app.run()
+    return 0 if app.return_code in (None, 0) else 1

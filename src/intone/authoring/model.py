@@ -1,0 +1,379 @@
+"""The dataset being edited: rows in file order, immutable record dicts, undoable edits.
+
+No textual here: the list model is tested without a terminal. A record's dict is never mutated;
+every edit builds a new one, so undo keeps plain references and "unchanged" is an identity test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from intone.authoring.undo import Edit, UndoStack
+from intone.lint.stats import word_count
+from intone.schemas.jsonl import (
+    BOM,
+    ReadProblem,
+    dump_record,
+    line_bytes,
+    read_jsonl_path,
+    write_jsonl_atomic,
+)
+from intone.schemas.record import CONVERSATION_ADAPTER, Conversation
+
+ROLES = ("user", "assistant", "system")
+_uids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Row:
+    """One line of the file: an editable record, or a read-only broken line kept verbatim."""
+
+    data: dict[str, Any] | None
+    """The record as parsed JSON (unknown keys kept); None for a broken line."""
+    clean_bytes: bytes | None = None
+    """The line's bytes on disk (terminator included) while `data is clean_data`."""
+    clean_data: dict[str, Any] | None = None
+    problems: list[ReadProblem] = field(default_factory=list)
+    """Why a broken line could not be read (its diagnostics)."""
+    source_line: int | None = None
+    """Line number in the file as opened (for broken rows' messages)."""
+    uid: int = field(default_factory=lambda: next(_uids))
+    _search: str | None = None
+    _record: Conversation | None = None
+    _record_of: dict[str, Any] | None = None
+
+    @property
+    def broken(self) -> bool:
+        return self.data is None
+
+    @property
+    def dirty(self) -> bool:
+        return self.clean_bytes is None or (self.data is not self.clean_data and self.data != self.clean_data)
+
+    def encoded(self) -> bytes:
+        """The bytes to save: the original line when unchanged, else the record re-serialized."""
+        if not self.dirty:
+            return self.clean_bytes  # type: ignore[return-value]
+        return dump_record(self.data) + b"\n"
+
+    def mark_clean(self, written: bytes) -> None:
+        self.clean_bytes = written
+        self.clean_data = self.data
+
+    def record(self) -> Conversation | None:
+        """The validated record for the current data (cached per data object)."""
+        if self.data is None:
+            return None
+        if self._record_of is not self.data:
+            try:
+                self._record = CONVERSATION_ADAPTER.validate_python(self.data)
+            except (ValidationError, ValueError, RecursionError):
+                self._record = None
+            self._record_of = self.data
+        return self._record
+
+    # --------------------------------------------------------------- views for the list
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.data.get("messages", []) if self.data else []
+
+    def prompt(self) -> str:
+        return next((m["content"] for m in self.messages if m.get("role") == "user"), "")
+
+    def answer_words(self) -> int:
+        return sum(word_count(m["content"]) for m in self.messages if m.get("role") == "assistant")
+
+    def tags(self) -> list[str]:
+        tags = self.data.get("tags") if self.data else None
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+    def search_text(self) -> str:
+        if self._search is None:
+            if self.data is None:
+                self._search = (
+                    self.clean_bytes.decode("utf-8", "replace").casefold() if self.clean_bytes else ""
+                )
+            else:
+                self._search = "\n".join(m.get("content", "") for m in self.messages).casefold()
+        return self._search
+
+
+# ------------------------------------------------------------------- record editing (pure)
+
+
+def empty_record() -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]}
+
+
+def _with_messages(data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    new = dict(data)
+    new["messages"] = messages
+    return new
+
+
+def system_offset(data: dict[str, Any]) -> int:
+    msgs = data.get("messages", [])
+    return 1 if msgs and msgs[0].get("role") == "system" else 0
+
+
+def set_content(data: dict[str, Any], index: int, text: str) -> dict[str, Any]:
+    msgs = list(data["messages"])
+    msgs[index] = {**msgs[index], "content": text}
+    return _with_messages(data, msgs)
+
+
+def set_role(data: dict[str, Any], index: int, role: str) -> dict[str, Any]:
+    msgs = list(data["messages"])
+    msgs[index] = {**msgs[index], "role": role}
+    return _with_messages(data, msgs)
+
+
+def insert_turn(data: dict[str, Any], index: int, role: str, text: str = "") -> dict[str, Any]:
+    msgs = list(data["messages"])
+    msgs.insert(index, {"role": role, "content": text})
+    return _with_messages(data, msgs)
+
+
+def remove_turn(data: dict[str, Any], index: int) -> dict[str, Any]:
+    msgs = list(data["messages"])
+    del msgs[index]
+    return _with_messages(data, msgs)
+
+
+def move_turn(data: dict[str, Any], index: int, delta: int) -> dict[str, Any]:
+    msgs = list(data["messages"])
+    target = index + delta
+    if not (0 <= target < len(msgs)):
+        return data
+    msgs[index], msgs[target] = msgs[target], msgs[index]
+    return _with_messages(data, msgs)
+
+
+def set_system(data: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """Add, change or (with None) remove the leading system message."""
+    msgs = list(data["messages"])
+    has = system_offset(data) == 1
+    if text is None:
+        return _with_messages(data, msgs[1:]) if has else data
+    if has:
+        msgs[0] = {**msgs[0], "content": text}
+    else:
+        msgs.insert(0, {"role": "system", "content": text})
+    return _with_messages(data, msgs)
+
+
+def next_role(data: dict[str, Any]) -> str:
+    msgs = data.get("messages", [])
+    return "assistant" if msgs and msgs[-1].get("role") == "user" else "user"
+
+
+# ------------------------------------------------------------------------- the dataset
+
+
+@dataclass
+class DiskState:
+    """What the file looked like when last read or written (outside-change detection)."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> DiskState | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Dataset:
+    """Rows of one JSONL file, with undo. Saving goes through the schemas atomic writer."""
+
+    def __init__(self, path: str | os.PathLike[str], rows: list[Row] | None = None) -> None:
+        self.path = Path(path)
+        self.rows: list[Row] = rows or []
+        self.undo = UndoStack()
+        self.saved_token: int | None = 0
+        self.disk: DiskState | None = None
+        self.base_digest: str | None = None
+        """sha256 of the file as last read or written (the journal refers to its lines)."""
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Dataset:
+        """Read `path`; a path that does not exist gives an empty dataset (created on save)."""
+        dataset = cls(path)
+        if dataset.path.exists():
+            dataset.rows = list(rows_from_path(dataset.path))
+        dataset.base_digest = file_digest(dataset.path)
+        dataset.disk = DiskState.of(dataset.path)
+        return dataset
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    @property
+    def dirty(self) -> bool:
+        return self.undo.token != self.saved_token
+
+    def index_of(self, row: Row) -> int:
+        return self.rows.index(row)
+
+    # ------------------------------------------------------------------ undoable edits
+
+    def replace(
+        self,
+        index: int,
+        data: dict[str, Any],
+        *,
+        coalesce: tuple[Any, ...] | None = None,
+        label: str = "edit",
+    ) -> Edit:
+        row = self.rows[index]
+        if row.broken:
+            raise ReadOnlyRow(row)
+        edit = Edit("replace", index, row.data, data, coalesce=coalesce, label=label)
+        self.undo.push(edit)
+        self.apply_edit(edit, forward=True)
+        return edit
+
+    def insert(self, index: int, data: dict[str, Any], *, label: str = "new example") -> Edit:
+        row = Row(data=data)
+        edit = Edit("insert", index, None, row, label=label)
+        self.undo.push(edit)
+        self.apply_edit(edit, forward=True)
+        return edit
+
+    def delete(self, index: int, *, label: str = "delete example") -> Edit:
+        row = self.rows[index]
+        if row.broken:
+            raise ReadOnlyRow(row)
+        edit = Edit("delete", index, row, None, label=label)
+        self.undo.push(edit)
+        self.apply_edit(edit, forward=True)
+        return edit
+
+    def apply_edit(self, edit: Edit, forward: bool) -> None:
+        if edit.kind == "replace":
+            row = self.rows[edit.index]
+            row.data = edit.after if forward else edit.before
+            row._search = None
+        elif (edit.kind == "insert") == forward:
+            row = edit.after if edit.kind == "insert" else edit.before
+            self.rows.insert(edit.index, row)
+        else:
+            del self.rows[edit.index]
+
+    # ------------------------------------------------------------------------- saving
+
+    def encoded(self) -> list[bytes]:
+        """Every line's bytes in order. Unchanged lines are their original bytes."""
+        out: list[bytes] = []
+        last = len(self.rows) - 1
+        for i, row in enumerate(self.rows):
+            data = row.encoded()
+            if i and data.startswith(BOM):
+                data = data[len(BOM) :]
+            if i < last and not data.endswith(b"\n"):
+                data += b"\n"  # a last line without newline is no longer last
+            out.append(data)
+        return out
+
+    def save(self) -> None:
+        """Write atomically (synchronous; the app runs it in a worker via `write_snapshot`)."""
+        snapshot = self.snapshot()
+        write_jsonl_atomic(self.path, snapshot.lines)
+        self.saved(snapshot)
+
+    def snapshot(self) -> SaveSnapshot:
+        return SaveSnapshot(list(self.rows), [r.data for r in self.rows], self.encoded(), self.undo.token)
+
+    def saved(self, snapshot: SaveSnapshot) -> None:
+        """Record that `snapshot` is now on disk; rows edited since stay dirty."""
+        for number, (row, data, written) in enumerate(zip(snapshot.rows, snapshot.datas, snapshot.lines), 1):
+            row.source_line = number
+            if row.data is data:
+                row.mark_clean(written)
+            else:  # edited while saving: still dirty, its clean state is what was written
+                row.clean_bytes, row.clean_data = written, data
+        self.saved_token = snapshot.token
+        self.base_digest = hashlib.sha256(b"".join(snapshot.lines)).hexdigest()
+        self.disk = DiskState.of(self.path)
+
+    def changed_on_disk(self) -> bool:
+        return DiskState.of(self.path) != self.disk
+
+
+@dataclass
+class SaveSnapshot:
+    rows: list[Row]
+    datas: list[dict[str, Any] | None]
+    lines: list[bytes]
+    token: int
+
+
+class ReadOnlyRow(Exception):
+    def __init__(self, row: Row) -> None:
+        super().__init__(f"line {row.source_line} cannot be parsed and is read-only; fix it in a text editor")
+        self.row = row
+
+
+def file_digest(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def rows_from_path(path: Path) -> Iterator[Row]:
+    for line in read_jsonl_path(path):
+        raw = line_bytes(line)
+        if line.record is None:
+            yield Row(data=None, clean_bytes=raw, problems=list(line.problems), source_line=line.number)
+        else:
+            row = Row(data=line.data, clean_bytes=raw, clean_data=line.data, source_line=line.number)
+            row.problems = list(line.problems)
+            row._record, row._record_of = line.record, line.data
+            yield row
+
+
+def filter_rows(
+    rows: list[Row], text: str = "", tag: str = "", problems_only: bool = False, worst=None
+) -> list[int]:
+    """Indices of rows matching the filter. `worst(row)` gives "error"/"warning"/... or None."""
+    needle = text.casefold().strip()
+    tag = tag.strip().casefold()
+    out = []
+    for i, row in enumerate(rows):
+        if needle and needle not in row.search_text():
+            continue
+        if tag and tag not in (t.casefold() for t in row.tags()):
+            continue
+        if problems_only and (worst is None or worst(row) not in ("error", "warning")):
+            continue
+        out.append(i)
+    return out
+
+
+def parse_filter(query: str) -> tuple[str, str]:
+    """Split "tag:story storm" into (text, tag)."""
+    words, tag = [], ""
+    for word in query.split():
+        if word.casefold().startswith("tag:"):
+            tag = word[4:]
+        else:
+            words.append(word)
+    return " ".join(words), tag

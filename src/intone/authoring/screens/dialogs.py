@@ -1,0 +1,73 @@
+"""Modal questions (quit, recover, outside change) and the help screen."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class Choice(ModalScreen[str]):
+    """Ask a question; dismisses with the chosen button's key (escape picks the last)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, body: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.body = body
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"[b]{escape(self.title_text)}[/b]", classes="dialog-title")
+            yield Static(escape(self.body), classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                for i, (key, label) in enumerate(self.choices):
+                    yield Button(label, id=f"choice-{key}", variant="primary" if i == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.choices[-1][0])
+
+
+class Help(ModalScreen[None]):
+    """Every key, from the live bindings (so a remapped key shows its new key)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "close", "Close", show=False)]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _d, _t in self.rows), default=4)
+        lines = ["[b]intone author: keys[/b]", ""]
+        for key, description, tooltip in self.rows:
+            lines.append(
+                f"[b cyan]{escape(key):<{width}}[/]  {escape(description):<18} [dim]{escape(tooltip)}[/]"
+            )
+        lines += [
+            "",
+            "Each example is one line of the JSONL file. Edits are journaled beside the file",
+            "within a second and offered back after a crash. Remap keys under",
+            '[tool.intone.author] keymap = {"save" = "ctrl+w"} (binding ids as above).',
+            "",
+            "[dim]escape closes this help[/]",
+        ]
+        with Vertical(classes="dialog help"):
+            yield Static("\n".join(lines))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,625 @@
+"""The main screen: example list, conversation editor, lint panel, status bar.
+
+Widgets post intents (Picked, Edited, TurnAction, Jump); this screen changes the dataset through
+the model (undoable), updates the live lint for the one edited record, and refreshes the views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Footer, Input
+from textual.worker import get_current_worker
+
+from intone.authoring import journal
+from intone.authoring.live import FullLint, LiveLint
+from intone.authoring.model import (
+    Dataset,
+    DiskState,
+    ReadOnlyRow,
+    SaveSnapshot,
+    empty_record,
+    filter_rows,
+    insert_turn,
+    move_turn,
+    next_role,
+    parse_filter,
+    remove_turn,
+    set_content,
+    set_role,
+    set_system,
+    system_offset,
+)
+from intone.authoring.screens.dialogs import Choice, Help
+from intone.authoring.widgets.conversation import ConversationEditor, TurnText
+from intone.authoring.widgets.example_list import ExampleList
+from intone.authoring.widgets.lint_panel import LintPanel
+from intone.authoring.widgets.status_bar import StatusBar
+from intone.config import Settings
+from intone.schemas.jsonl import write_jsonl_atomic
+
+PANEL_DEBOUNCE_S = 0.02
+JOURNAL_EVERY_S = 0.4
+DISK_POLL_S = 1.0
+
+
+class EditorScreen(Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+n",
+            "new_example",
+            "New",
+            id="new-example",
+            tooltip="New example: an empty user turn and an empty assistant turn",
+            priority=True,
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            id="next-field",
+            tooltip="Move to the next field",
+            show=False,
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Prev field",
+            id="previous-field",
+            tooltip="Move to the previous field",
+            show=False,
+        ),
+        Binding(
+            "ctrl+d", "duplicate", "Dup", id="duplicate", tooltip="Duplicate this example", priority=True
+        ),
+        Binding(
+            "ctrl+delete",
+            "delete",
+            "Del",
+            id="delete",
+            tooltip="Delete this example (undoable)",
+            priority=True,
+        ),
+        Binding("ctrl+s", "save", "Save", id="save", tooltip="Save the file (atomically)", priority=True),
+        Binding("ctrl+z", "undo", "Undo", id="undo", tooltip="Undo the last change", priority=True),
+        Binding("ctrl+y", "redo", "Redo", id="redo", tooltip="Redo the change just undone", priority=True),
+        Binding(
+            "ctrl+f",
+            "filter",
+            "Filter",
+            id="filter",
+            tooltip="Filter examples by text, tag:NAME or problems",
+            priority=True,
+        ),
+        Binding(
+            "f8", "next_problem", "Next ⚠", id="next-problem", tooltip="Go to the next example with a problem"
+        ),
+        Binding(
+            "shift+f8",
+            "previous_problem",
+            "Prev ⚠",
+            id="previous-problem",
+            tooltip="Go to the previous example with a problem",
+        ),
+        Binding("f1", "help", "Help", id="help", tooltip="Show every key"),
+    ]
+
+    class Linted(Message):
+        def __init__(self, result: FullLint) -> None:
+            super().__init__()
+            self.result = result
+
+    class NearBuilt(Message):
+        def __init__(self, index: Any, indexed: dict[int, Any]) -> None:
+            super().__init__()
+            self.index = index
+            self.indexed = indexed
+
+    class Saved(Message):
+        def __init__(self, snapshot: SaveSnapshot, error: str | None = None) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            self.error = error
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        super().__init__()
+        self.path = path
+        self.settings = settings
+        self.dataset = Dataset.load(path)
+        self.live = LiveLint(settings, str(path))
+        self.current: int | None = 0 if self.dataset.rows else None
+        self.filtered: list[int] | None = None
+        self.note = ""
+        self._panel_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+        self._journal_due = False
+        self._journal_seq = 0
+        self._saving = False
+        self._asking = False
+        self._quit_after_save = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder="filter: words, tag:NAME", id="filter")
+                yield Checkbox("has problems", id="problems-only", compact=True)
+                yield ExampleList(self.live.worst, id="examples")
+            yield ConversationEditor(id="editor")
+            yield LintPanel(id="panel")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def examples(self) -> ExampleList:
+        return self.query_one(ExampleList)
+
+    @property
+    def editor(self) -> ConversationEditor:
+        return self.query_one(ConversationEditor)
+
+    @property
+    def panel(self) -> LintPanel:
+        return self.query_one(LintPanel)
+
+    def on_mount(self) -> None:
+        self.query_one("#problems-only").can_focus = False
+        self._reset_views()
+        self.set_interval(JOURNAL_EVERY_S, self._flush_journal)
+        self.set_interval(DISK_POLL_S, self._check_disk)
+        entry = journal.read_journal(self.path)
+        if entry is not None:
+            self._ask_recover(entry)
+
+    def _reset_views(self) -> None:
+        """After opening, reloading or recovering: rebuild every view and re-lint in the background."""
+        self.live = LiveLint(self.settings, str(self.path), linter=self.live.linter)
+        self.examples.worst = self.live.worst
+        for index, row in enumerate(self.dataset.rows):  # record rules now; dataset rules in the worker
+            if row.broken:
+                self.live.update_row(row, index)
+        self.current = min(self.current or 0, len(self.dataset.rows) - 1) if self.dataset.rows else None
+        self._apply_filter()
+        self.select(self.current)
+        self.lint_all(with_near=True)
+
+    # ------------------------------------------------------------------ showing
+
+    def select(self, index: int | None, *, focus_editor: bool = False) -> None:
+        self.dataset.undo.seal()
+        rows = self.dataset.rows
+        self.current = index if index is not None and 0 <= index < len(rows) else None
+        row = rows[self.current] if self.current is not None else None
+        if self.current is not None:
+            self.examples.show_index(self.current)
+        self.editor.show(row, self.current or 0, len(rows))
+        self.update_panel()
+        self.update_status()
+        if focus_editor:
+            self.editor.call_after_refresh(self.editor.focus_turn)
+
+    def update_panel(self) -> None:
+        rows = self.dataset.rows
+        row = rows[self.current] if self.current is not None else None
+        answer = None
+        focused = self.editor.current_message()
+        if row is not None and focused is not None and not row.broken:
+            roles = [m.get("role") for m in row.messages]
+            if focused < len(roles) and roles[focused] == "assistant":
+                answer = roles[:focused].count("assistant")
+        view = self.live.panel(
+            row if row is not None and not row.broken else None, self.current or 0, rows, answer
+        )
+        if row is not None and row.broken:
+            view.diagnostics = self.live.record_diags.get(row.uid, [])
+        labels = []
+        for uid, similarity in view.near:
+            other = self.live.rows_by_uid.get(uid)
+            if other is not None:
+                labels.append((uid, rows.index(other) + 1, similarity))
+        self.panel.show(view, labels)
+
+    def _schedule_panel(self) -> None:
+        if self._panel_timer is not None:
+            self._panel_timer.stop()
+        self._panel_timer = self.set_timer(PANEL_DEBOUNCE_S, self.update_panel)
+
+    def update_status(self) -> None:
+        errors, warnings = self.live.counts()
+        self.query_one(StatusBar).set_state(
+            self.path.name,
+            new_file=not self.path.exists(),
+            dirty=self.dataset.dirty,
+            errors=errors,
+            warnings=warnings,
+            note=self.note,
+        )
+
+    def _after_edit(self, index: int, *, structural: bool = False, reshow: bool = False) -> None:
+        rows = self.dataset.rows
+        if 0 <= index < len(rows):
+            self.live.update_row(rows[index], index)
+        self._journal_due = True
+        self.note = ""
+        if structural:
+            self._apply_filter()
+        else:
+            self.examples.refresh()
+        if reshow or structural:
+            self.select(self.current)
+        else:
+            self._schedule_panel()
+            self.update_status()
+
+    # ------------------------------------------------------------------ intents from widgets
+
+    @on(ExampleList.Picked)
+    def _picked(self, event: ExampleList.Picked) -> None:
+        self.select(event.index, focus_editor=event.focus_editor)
+
+    @on(ConversationEditor.Edited)
+    def _edited(self, event: ConversationEditor.Edited) -> None:
+        row = self._editable_row()
+        if row is None or event.message_index >= len(row.messages):
+            return
+        if row.messages[event.message_index].get("content") == event.text:
+            return  # the editor was just loaded from the model
+        self.dataset.replace(
+            self.current,
+            set_content(row.data, event.message_index, event.text),
+            coalesce=(row.uid, event.message_index),
+            label="typing",
+        )
+        self._after_edit(self.current)
+
+    @on(ConversationEditor.RoleChanged)
+    def _role(self, event: ConversationEditor.RoleChanged) -> None:
+        row = self._editable_row()
+        if row is not None:
+            self.dataset.replace(
+                self.current, set_role(row.data, event.message_index, event.role), label="change role"
+            )
+            self._after_edit(self.current, reshow=True)
+
+    @on(ConversationEditor.TurnAction)
+    def _turn_action(self, event: ConversationEditor.TurnAction) -> None:
+        row = self._editable_row()
+        if row is None:
+            return
+        data, i, focus = row.data, event.message_index, None
+        if event.action == "add":
+            data = insert_turn(data, len(row.messages), next_role(data))
+            focus = len(row.messages)
+        elif event.action == "remove" and i is not None:
+            data = remove_turn(data, i)
+        elif event.action in ("up", "down") and i is not None:
+            target = i + (-1 if event.action == "up" else 1)
+            if target < system_offset(data) or target >= len(row.messages):
+                return
+            data = move_turn(data, i, target - i)
+            focus = target
+        elif event.action == "add-system":
+            data, focus = set_system(data, ""), 0
+        elif event.action == "remove-system":
+            data = set_system(data, None)
+        if data is row.data:
+            return
+        self.dataset.replace(self.current, data, label=event.action.replace("-", " "))
+        self._after_edit(self.current, reshow=True)
+        if focus is not None:
+            self.editor.call_after_refresh(self.editor.focus_turn, focus)
+
+    @on(LintPanel.Jump)
+    def _jump(self, event: LintPanel.Jump) -> None:
+        row = self.live.rows_by_uid.get(event.uid)
+        if row is None or row not in self.dataset.rows:
+            return
+        index = self.dataset.rows.index(row)
+        if self.filtered is not None and index not in self.filtered:
+            self._clear_filter()
+        self.select(index)
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(0.15, self._apply_filter)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self._apply_filter()
+        self.examples.focus()
+
+    @on(Checkbox.Changed, "#problems-only")
+    def _problems_toggled(self) -> None:
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        text, tag = parse_filter(self.query_one("#filter", Input).value)
+        problems = self.query_one("#problems-only", Checkbox).value
+        rows = self.dataset.rows
+        if text or tag or problems:
+            worst = lambda r: "error" if r.broken else self.live.worst(r)
+            self.filtered = filter_rows(rows, text, tag, problems, worst)
+        else:
+            self.filtered = None
+        self.examples.set_rows(rows, self.filtered, self.current)
+
+    def _clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.query_one("#problems-only", Checkbox).value = False
+        self.filtered = None
+        self.examples.set_rows(self.dataset.rows, None, self.current)
+
+    def _editable_row(self):
+        if self.current is None:
+            return None
+        row = self.dataset.rows[self.current]
+        if row.broken:
+            self.notify(str(ReadOnlyRow(row)), severity="warning")
+            return None
+        return row
+
+    # ------------------------------------------------------------------ actions
+
+    def action_new_example(self) -> None:
+        index = len(self.dataset.rows) if self.current is None else self.current + 1
+        self.dataset.insert(index, empty_record())
+        self.current = index
+        if self.filtered is not None:
+            self._clear_filter()
+        self._after_edit(index, structural=True)
+        self.editor.call_after_refresh(self.editor.focus_turn)
+
+    def action_duplicate(self) -> None:
+        row = self._editable_row()
+        if row is None:
+            return
+        self.dataset.insert(self.current + 1, dict(row.data), label="duplicate example")
+        self.current += 1
+        self._after_edit(self.current, structural=True)
+
+    def action_delete(self) -> None:
+        row = self._editable_row()
+        if row is None:
+            return
+        self.dataset.delete(self.current)
+        self.live.remove_row(row)
+        self.current = min(self.current, len(self.dataset.rows) - 1) if self.dataset.rows else None
+        self.note = "deleted (ctrl+z brings it back)"
+        self._after_edit(-1, structural=True)
+
+    def action_undo(self) -> None:
+        self._step(self.dataset.undo.undo, "undo")
+
+    def action_redo(self) -> None:
+        self._step(self.dataset.undo.redo, "redo")
+
+    def _step(self, step, word: str) -> None:
+        edit = step(self.dataset)
+        if edit is None:
+            self.note = f"nothing to {word}"
+            self.update_status()
+            return
+        forward = word == "redo"
+        removed = (edit.kind == "insert") != forward if edit.kind != "replace" else False
+        if edit.kind != "replace" and removed:
+            self.live.remove_row(edit.after if edit.kind == "insert" else edit.before)
+            self.current = min(edit.index, len(self.dataset.rows) - 1) if self.dataset.rows else None
+            self._after_edit(-1, structural=True)
+        else:
+            self.current = edit.index
+            self._after_edit(edit.index, structural=edit.kind != "replace", reshow=True)
+        self.note = f"{word}: {edit.label}"
+        self.update_status()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_next_problem(self) -> None:
+        self._find_problem(+1)
+
+    def action_previous_problem(self) -> None:
+        self._find_problem(-1)
+
+    def _find_problem(self, direction: int) -> None:
+        rows = self.dataset.rows
+        n = len(rows)
+        start = self.current if self.current is not None else -direction
+        for step in range(1, n + 1):
+            index = (start + direction * step) % n
+            row = rows[index]
+            if row.broken or self.live.worst(row) in ("error", "warning"):
+                if self.filtered is not None and index not in self.filtered:
+                    self._clear_filter()
+                self.select(index)
+                return
+        self.note = "no problems found"
+        self.update_status()
+
+    def action_help(self) -> None:
+        rows = []
+        for binding in self.app.active_bindings.values():
+            b = binding.binding
+            if b.id and b.description:
+                rows.append((self.app.get_key_display(b), f"{b.description} ({b.id})", b.tooltip or ""))
+        self.app.push_screen(Help(sorted(set(rows), key=lambda r: r[1])))
+
+    # ------------------------------------------------------------------ saving
+
+    def action_save(self) -> None:
+        if self._saving:
+            return
+        self._saving = True
+        self.note = "saving…"
+        self.update_status()
+        self._write(self.dataset.snapshot())
+
+    @work(thread=True, exclusive=True, group="save")
+    def _write(self, snapshot: SaveSnapshot) -> None:
+        try:
+            write_jsonl_atomic(self.path, snapshot.lines)
+        except OSError as exc:
+            self.post_message(self.Saved(snapshot, f"{self.path}: {exc.strerror or exc}"))
+        else:
+            self.post_message(self.Saved(snapshot))
+
+    @on(Saved)
+    def _saved(self, event: Saved) -> None:
+        self._saving = False
+        if event.error:
+            self.note = "save failed; your edits are still in the journal"
+            self.notify(f"Could not save: {event.error}", severity="error", timeout=10)
+            self._quit_after_save = False
+            self.update_status()
+            return
+        self.dataset.saved(event.snapshot)
+        self.note = f"saved {len(event.snapshot.lines)} lines"
+        if self.dataset.dirty:
+            self._journal_due = True
+        else:
+            journal.discard_journal(self.path)
+        self.update_status()
+        if self._quit_after_save:
+            self.app.exit()
+            return
+        self.lint_all(with_near=False)
+
+    # ------------------------------------------------------------------ background lint
+
+    def lint_all(self, *, with_near: bool) -> None:
+        self._lint_worker(list(self.dataset.rows), with_near)
+
+    @work(thread=True, exclusive=True, group="lint")
+    def _lint_worker(self, rows: list, with_near: bool) -> None:
+        result = self.live.full_lint(rows, with_near=False)
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(self.Linted(result))
+        if with_near:
+            index, indexed = self.live.build_near(rows, result.datas)
+            if index is not None and not get_current_worker().is_cancelled:
+                self.post_message(self.NearBuilt(index, indexed))
+
+    @on(Linted)
+    def _linted(self, event: Linted) -> None:
+        self.live.adopt(event.result, self.dataset.rows)
+        self.examples.refresh()
+        if self.query_one("#problems-only", Checkbox).value:
+            self._apply_filter()
+        self.update_panel()
+        self.update_status()
+
+    @on(NearBuilt)
+    def _near_built(self, event: NearBuilt) -> None:
+        self.live.adopt_near(event.index, event.indexed, self.dataset.rows)
+        self.update_panel()
+
+    # ------------------------------------------------------------------ journal, disk, quit
+
+    def _flush_journal(self) -> None:
+        if not self._journal_due:
+            return
+        self._journal_due = False
+        if not self.dataset.dirty:
+            journal.discard_journal(self.path)
+            return
+        self._journal_seq += 1
+        self._write_journal(
+            self._journal_seq, self.dataset.base_digest, journal.snapshot_entries(self.dataset)
+        )
+
+    @work(thread=True, exclusive=False, group="journal")
+    def _write_journal(self, seq: int, base: str | None, entries: list) -> None:
+        if seq == self._journal_seq:
+            try:
+                journal.write_journal(self.path, base, entries)
+            except OSError as exc:
+                self.app.call_from_thread(self.notify, f"Cannot write the journal: {exc}", severity="error")
+
+    def _check_disk(self) -> None:
+        if self._saving or self._asking or not self.dataset.changed_on_disk():
+            return
+        self._asking = True
+        body = (
+            f"{self.path.name} was changed by another program while it was open here.\n"
+            "Reload it (your unsaved edits here are dropped), or keep your version "
+            "(the next save overwrites the file)."
+        )
+
+        def done(choice: str | None) -> None:
+            self._asking = False
+            if choice == "reload":
+                self.dataset = Dataset.load(self.path)
+                self.note = "reloaded from disk"
+                journal.discard_journal(self.path)
+                self._reset_views()
+            else:
+                self.dataset.disk = DiskState.of(self.path)
+                self.dataset.saved_token = None
+                self.note = "kept your version; save to overwrite the file"
+                self.update_status()
+
+        self.app.push_screen(
+            Choice("File changed on disk", body, [("reload", "Reload from disk"), ("keep", "Keep mine")]),
+            done,
+        )
+
+    def _ask_recover(self, entry: journal.JournalEntry) -> None:
+        self._asking = True
+        body = (
+            f"Unsaved edits to {self.path.name} were found in the journal "
+            f"({len(entry.entries)} lines, {entry.edited} edited or new example(s)). "
+            "The app may have been closed without saving. Recover them?"
+        )
+
+        def done(choice: str | None) -> None:
+            self._asking = False
+            if choice == "recover":
+                self.note = journal.recover(self.dataset, entry)
+                self._journal_due = True
+                self._reset_views()
+            else:
+                journal.discard_journal(self.path)
+                self.note = "journal discarded"
+                self.update_status()
+
+        self.app.push_screen(
+            Choice("Recover unsaved edits?", body, [("recover", "Recover"), ("discard", "Discard")]), done
+        )
+
+    def request_quit(self) -> None:
+        if not self.dataset.dirty:
+            journal.discard_journal(self.path)
+            self.app.exit()
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "save":
+                self._quit_after_save = True
+                self.action_save()
+            elif choice == "discard":
+                journal.discard_journal(self.path)
+                self.app.exit()
+
+        self.app.push_screen(
+            Choice(
+                "Unsaved changes",
+                f"{self.path.name} has unsaved changes.",
+                [("save", "Save and quit"), ("discard", "Quit without saving"), ("cancel", "Cancel")],
+            ),
+            done,
+        )
+
+    def on_descendant_focus(self, event) -> None:
+        if isinstance(event.widget, TurnText):
+            self._schedule_panel()

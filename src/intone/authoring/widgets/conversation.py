@@ -1,0 +1,217 @@
+"""The conversation editor: an optional system message, then each turn as a role + text area.
+
+It never changes the dataset itself: it posts intent messages and the screen acts on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Select, Static, TextArea
+
+from intone.authoring.model import Row, system_offset
+
+ROLE_OPTIONS = [("user", "user"), ("assistant", "assistant")]
+
+
+class TurnText(TextArea):
+    """A turn's text; remembers which message it edits."""
+
+    def __init__(self, text: str, message_index: int, **kwargs: Any) -> None:
+        super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
+        self.message_index = message_index
+
+
+class Turn(Vertical):
+    """One turn: role selector, move/remove buttons, and the text."""
+
+    def __init__(self, message_index: int, role: str, text: str, *, system: bool = False) -> None:
+        super().__init__(classes="turn system" if system else f"turn {role}")
+        self.message_index = message_index
+        self.role = role
+        self.text = text
+        self.system = system
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="turn-head"):
+            if self.system:
+                yield Static("system", classes="role-label")
+            else:
+                yield Select(ROLE_OPTIONS, value=self.role, allow_blank=False, compact=True, classes="role")
+            yield Static("", classes="spacer")
+            if not self.system:
+                yield Button("↑", classes="move-up", compact=True, tooltip="Move this turn up")
+                yield Button("↓", classes="move-down", compact=True, tooltip="Move this turn down")
+            yield Button("✕", classes="remove", compact=True, tooltip="Remove this turn")
+        yield TurnText(self.text, self.message_index)
+
+    def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.can_focus = False
+
+
+class ConversationEditor(VerticalScroll):
+    """Shows one row; posts `Edited` and the structural intents below."""
+
+    class Edited(Message):
+        """The text of message `message_index` is now `text`."""
+
+        def __init__(self, message_index: int, text: str) -> None:
+            super().__init__()
+            self.message_index = message_index
+            self.text = text
+
+    class RoleChanged(Message):
+        def __init__(self, message_index: int, role: str) -> None:
+            super().__init__()
+            self.message_index = message_index
+            self.role = role
+
+    class TurnAction(Message):
+        """`action` is "add", "remove", "up", "down", "add-system" or "remove-system"."""
+
+        def __init__(self, action: str, message_index: int | None = None) -> None:
+            super().__init__()
+            self.action = action
+            self.message_index = message_index
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shape: tuple[str, ...] | None = None
+        self.row: Row | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="example-title")
+        yield Vertical(id="turns")
+        with Horizontal(id="turn-buttons"):
+            yield Button("+ turn", id="add-turn", compact=True, tooltip="Add a turn at the end")
+            yield Button("+ system message", id="add-system", compact=True, tooltip="Add a system message")
+
+    def on_mount(self) -> None:
+        for button in self.query("#turn-buttons Button"):
+            button.can_focus = False
+        self.show(None, 0, 0)
+
+    # ------------------------------------------------------------------ showing a row
+
+    def show(self, row: Row | None, index: int, total: int) -> None:
+        """Display `row`; reuses the widgets when only the text changed (undo, switching)."""
+        self.row = row
+        title = self.query_one("#example-title", Static)
+        buttons = self.query_one("#turn-buttons")
+        turns = self.query_one("#turns", Vertical)
+        if row is None:
+            title.update("No examples yet. Press ctrl+n to add one." if not total else "No example selected.")
+            buttons.display = False
+            self._rebuild(turns, None, [])
+            return
+        meta = []
+        if row.data and row.data.get("id") is not None:
+            meta.append(f"id {row.data['id']}")
+        if row.tags():
+            meta.append("tags " + ", ".join(row.tags()))
+        title.update(f"Example {index + 1} of {total}" + (f"  ·  {'  ·  '.join(meta)}" if meta else ""))
+        if row.broken:
+            buttons.display = False
+            self._rebuild(turns, ("broken",), [])
+            turns.mount(Static(self._broken_text(row), classes="broken"))
+            self.shape = ("broken", row.uid)
+            return
+        buttons.display = True
+        messages = row.messages
+        offset = system_offset(row.data)
+        self.query_one("#add-system").display = offset == 0
+        shape = tuple(m.get("role", "") for m in messages)
+        if shape == self.shape:
+            for area in turns.query(TurnText):
+                text = messages[area.message_index].get("content", "")
+                if area.text != text:
+                    area.load_text(text)
+            return
+        self._rebuild(turns, shape, messages)
+
+    def _rebuild(self, turns: Vertical, shape: tuple[str, ...] | None, messages: list[dict]) -> None:
+        self.shape = shape
+        turns.remove_children()
+        if messages:
+            offset = 1 if messages[0].get("role") == "system" else 0
+            widgets = [
+                Turn(i, m.get("role", "user"), m.get("content", ""), system=(i == 0 and offset == 1))
+                for i, m in enumerate(messages)
+            ]
+            turns.mount_all(widgets)
+
+    @staticmethod
+    def _broken_text(row: Row) -> str:
+        from rich.markup import escape
+
+        lines = [
+            f"[b red]Line {row.source_line} cannot be read; it is kept verbatim and is read-only.[/]",
+            "",
+        ]
+        for problem in row.problems:
+            lines.append(f"[red]{problem.name}[/]: {escape(problem.message)}")
+        raw = (row.clean_bytes or b"").decode("utf-8", "replace").rstrip("\r\n")
+        lines += [
+            "",
+            "[dim]" + escape(raw[:2000]) + "[/]",
+            "",
+            "Fix it in a text editor, or run `intone lint` for details.",
+        ]
+        return "\n".join(lines)
+
+    def focus_turn(self, message_index: int | None = None) -> None:
+        areas = list(self.query(TurnText))
+        if not areas:
+            return
+        target = next((a for a in areas if a.message_index == message_index), None)
+        if target is None:
+            target = next((a for a in areas if not a.text), areas[-1] if message_index == -1 else areas[0])
+        target.focus()
+        target.move_cursor(target.document.end)
+
+    def current_message(self) -> int | None:
+        focused = self.screen.focused
+        return focused.message_index if isinstance(focused, TurnText) else None
+
+    # ------------------------------------------------------------------ intents
+
+    @on(TextArea.Changed)
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        area = event.text_area
+        if isinstance(area, TurnText):
+            self.post_message(self.Edited(area.message_index, area.text))
+
+    @on(Select.Changed)
+    def _role_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        turn = event.select.parent.parent if event.select.parent else None
+        if isinstance(turn, Turn) and event.value != turn.role and isinstance(event.value, str):
+            self.post_message(self.RoleChanged(turn.message_index, event.value))
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        button = event.button
+        if button.id == "add-turn":
+            self.post_message(self.TurnAction("add"))
+            return
+        if button.id == "add-system":
+            self.post_message(self.TurnAction("add-system"))
+            return
+        turn = next((a for a in button.ancestors if isinstance(a, Turn)), None)
+        if turn is None:
+            return
+        if button.has_class("remove"):
+            self.post_message(
+                self.TurnAction("remove-system" if turn.system else "remove", turn.message_index)
+            )
+        elif button.has_class("move-up"):
+            self.post_message(self.TurnAction("up", turn.message_index))
+        elif button.has_class("move-down"):
+            self.post_message(self.TurnAction("down", turn.message_index))

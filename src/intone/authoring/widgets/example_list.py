@@ -1,0 +1,170 @@
+"""The example list: one line per row, drawn on demand so 10,000 rows cost what a screenful costs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from intone.authoring.model import Row
+
+BADGES = {
+    "error": ("✖", Style(color="red", bold=True)),
+    "warning": ("▲", Style(color="yellow")),
+    "info": ("●", Style(color="green")),
+    None: ("●", Style(color="green")),
+}
+BROKEN = ("✖", Style(color="red", bold=True))
+
+
+class ExampleList(ScrollView, can_focus=True):
+    """Rows of the dataset filtered to `visible` (indices into `rows`); posts `Picked`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "edge(0)", show=False),
+        Binding("end", "edge(1)", show=False),
+        Binding("enter", "pick", show=False),
+    ]
+
+    class Picked(Message):
+        """The person chose the example at dataset index `index`."""
+
+        def __init__(self, index: int, focus_editor: bool = False) -> None:
+            super().__init__()
+            self.index = index
+            self.focus_editor = focus_editor
+
+    def __init__(self, worst: Callable[[Row], str | None], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[Row] = []
+        self.filtered: list[int] | None = None
+        """Dataset indices shown, or None for all rows."""
+        self.cursor = 0
+        """Position in the visible list."""
+        self.worst = worst
+
+    # ------------------------------------------------------------------ data
+
+    def set_rows(self, rows: list[Row], visible: list[int] | None, current: int | None) -> None:
+        self.rows = rows
+        self.filtered = visible
+        self.cursor = self.position_of(current) if current is not None else 0
+        self.virtual_size = Size(self.size.width, self.count)
+        self.refresh()
+        self.scroll_to_cursor()
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) if self.filtered is None else len(self.filtered)
+
+    def index_at(self, position: int) -> int | None:
+        if not 0 <= position < self.count:
+            return None
+        return position if self.filtered is None else self.filtered[position]
+
+    def position_of(self, index: int) -> int:
+        if self.filtered is None:
+            return max(0, min(index, len(self.rows) - 1))
+        for pos, i in enumerate(self.filtered):
+            if i >= index:
+                return pos
+        return max(0, len(self.filtered) - 1)
+
+    def show_index(self, index: int) -> None:
+        """Move the cursor to dataset index `index` without posting."""
+        self.cursor = self.position_of(index)
+        self.refresh()
+        self.scroll_to_cursor()
+
+    def scroll_to_cursor(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    # ------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        position = int(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        index = self.index_at(position)
+        if index is None:
+            return Strip.blank(width, self.rich_style)
+        row = self.rows[index]
+        base = self.rich_style
+        if position == self.cursor:
+            base = (
+                base + Style(reverse=True)
+                if not self.has_focus
+                else base + Style(bgcolor="#0178d4", color="white")
+            )
+        segments = [Segment(f"{index + 1:>5} ", base + Style(dim=True))]
+        if row.broken:
+            badge, style = BROKEN
+            problem = row.problems[0].name if row.problems else "broken"
+            text = f"line {row.source_line}: {problem} (read-only)"
+            segments += [Segment(badge, base + style), Segment(f"      {text}", base + Style(italic=True))]
+        else:
+            badge, style = BADGES.get(self.worst(row), BADGES[None])
+            prompt = " ".join(row.prompt().split()) or "(empty prompt)"
+            segments += [
+                Segment(badge, base + style),
+                Segment(f" {row.answer_words():>4}w ", base + Style(dim=True)),
+                Segment(prompt, base),
+            ]
+        strip = Strip(segments).crop(0, width).extend_cell_length(width, base)
+        return strip
+
+    # ------------------------------------------------------------------ input
+
+    def _go(self, position: int, post: bool = True) -> None:
+        if not self.count:
+            return
+        self.cursor = max(0, min(position, self.count - 1))
+        self.refresh()
+        self.scroll_to_cursor()
+        index = self.index_at(self.cursor)
+        if post and index is not None:
+            self.post_message(self.Picked(index))
+
+    def action_move(self, delta: int) -> None:
+        self._go(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._go(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_edge(self, end: int) -> None:
+        self._go(self.count - 1 if end else 0)
+
+    def action_pick(self) -> None:
+        index = self.index_at(self.cursor)
+        if index is not None:
+            self.post_message(self.Picked(index, focus_editor=True))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self._go(int(self.scroll_y) + offset.y)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.count)

@@ -1,0 +1,125 @@
+"""The lint panel: the current example's diagnostics and its place in the dataset."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from intone.authoring.live import PanelView
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+BAR = 16
+
+
+class LintPanel(VerticalScroll):
+    class Jump(Message):
+        """Go to the example with this row uid."""
+
+        def __init__(self, uid: int) -> None:
+            super().__init__()
+            self.uid = uid
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.updated_at = 0.0
+        self.updates = 0
+        self._near_uid: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="diagnostics")
+        yield Static("", id="lengths")
+        yield Static("", id="near")
+        yield Button("Jump to it", id="jump", compact=True, tooltip="Open the similar example")
+        yield Static("", id="dataset")
+
+    def on_mount(self) -> None:
+        self.query_one("#jump").display = False
+
+    def show(self, view: PanelView, near_labels: list[tuple[int, int, float]]) -> None:
+        """`near_labels`: (uid, 1-based position, similarity) of similar examples."""
+        self.query_one("#diagnostics", Static).update(self._diagnostics(view))
+        self.query_one("#lengths", Static).update(self._lengths(view))
+        near = self.query_one("#near", Static)
+        jump = self.query_one("#jump", Button)
+        if not view.near_available:
+            near.update("[b]Near-duplicates[/b]\n[dim]indexing answers…[/]")
+            jump.display = False
+            self._near_uid = None
+        elif near_labels:
+            uid, position, similarity = near_labels[0]
+            more = f" (+{len(near_labels) - 1} more)" if len(near_labels) > 1 else ""
+            near.update(
+                f"[b]Near-duplicates[/b]\n[yellow]▲ answer resembles example {position} "
+                f"(similarity {similarity:.2f}){more}[/]"
+            )
+            jump.label = f"Jump to example {position}"
+            jump.display = True
+            self._near_uid = uid
+        else:
+            near.update("[b]Near-duplicates[/b]\n[green]none: this answer is its own[/]")
+            jump.display = False
+            self._near_uid = None
+        dataset = self.query_one("#dataset", Static)
+        if view.dataset_diagnostics:
+            lines = ["[b]Dataset[/b]"]
+            for d in view.dataset_diagnostics:
+                lines.append(f"[{SEVERITY_STYLE[d.severity]}]{d.name}[/]: {escape(d.message)}")
+            dataset.update("\n".join(lines))
+            dataset.display = True
+        else:
+            dataset.display = False
+        self.updates += 1
+        self.updated_at = time.perf_counter()
+
+    @staticmethod
+    def _diagnostics(view: PanelView) -> str:
+        if not view.diagnostics:
+            return "[b]This example[/b]\n[green]✔ no problems[/]"
+        lines = ["[b]This example[/b]"]
+        for d in view.diagnostics:
+            style = SEVERITY_STYLE[d.severity]
+            lines.append(f"[{style}]{d.severity[0].upper()} {d.name}[/] {escape(d.message)}")
+            if d.fix:
+                lines.append(f"  [dim]{escape(d.fix)}[/]")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _lengths(view: PanelView) -> str:
+        hist = view.histogram
+        band = view.word_band
+        lines = ["", "[b]Answer length[/b]"]
+        tokens = f", {view.answer_tokens} tokens" if view.answer_tokens is not None else ""
+        lines.append(f"this answer: [b]{view.answer_words}[/b] words{tokens}")
+        if band.n:
+            lines.append(f"dataset band (p10–p90): {band.low}–{band.high} words, median {band.median}")
+            if view.token_band is not None:
+                tb = view.token_band
+                lines.append(f"  tokens {tb.low}–{tb.high}, median {tb.median}")
+            lines.append(f"→ {band.place(view.answer_words)} ({band.n} answers)")
+        peak = max(hist.counts) if hist.counts else 0
+        width = max(len(str(e)) for e in hist.edges)
+        for i, count in enumerate(hist.counts):
+            low, high = hist.edges[i], hist.edges[i + 1] - 1
+            label = (
+                f"{low:>{width}}–{high:<{width}}"
+                if i < len(hist.counts) - 1
+                else f"{low:>{width}}+{'':<{width}}"
+            )
+            filled = round(BAR * count / peak) if peak else 0
+            bar = "█" * filled + "·" * (BAR - filled)
+            if i == hist.marked:
+                lines.append(f"[b cyan]{label} {bar} {count:>5} ◀[/]")
+            else:
+                lines.append(f"{label} [dim]{bar}[/] {count:>5}")
+        return "\n".join(lines)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "jump" and self._near_uid is not None:
+            self.post_message(self.Jump(self._near_uid))

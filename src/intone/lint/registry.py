@@ -187,5 +187,7 @@ class Registry:
         if rule is not None:
             return {rule.name}
         if sel.upper().startswith("IN") and sel[2:].isdigit():
-            return {r.name for code, r in self._by_code.items() if code.startswith(sel.upper())}
+            matched = {r.name for code, r in self._by_code.items() if code.startswith(sel.upper())}
+            if matched:  # a prefix or code that matches nothing is a typo, not an empty selection
+                return matched
         raise KeyError(sel)

@@ -191,8 +191,8 @@ def _apply_fixes(linter, paths: list[Path]) -> None:
         enabled = {r.name for r in linter.rules_for(str(path)) if r.fixable}
         fixed = fix_file(path, enabled)
         if fixed:
-            what = ", ".join(f"{n} {name}" for name, n in sorted(fixed.items()))
-            print(f"Fixed {sum(fixed.values())} problem(s) in {path}: {what}", file=sys.stderr)
+            what = ", ".join(f"{name} on {n} line{'s' if n != 1 else ''}" for name, n in sorted(fixed.items()))
+            print(f"Fixed {path}: {what}", file=sys.stderr)
 
 
 def _lint_one(linter, path: Path, settings):

@@ -259,7 +259,8 @@ def _progress_for(path: Path) -> _Progress | None:
     if not sys.stderr.isatty():
         return None
     size = path.stat().st_size
-    return _Progress(path, size) if size >= PROGRESS_BYTES else None
+    threshold = int(os.environ.get("INTONE_PROGRESS_BYTES", PROGRESS_BYTES))
+    return _Progress(path, size) if size >= threshold else None
 
 
 # ---------------------------------------------------------------------------- rules

@@ -236,6 +236,7 @@ def run_eval_checks(linter, result, paths, settings):
 
 class _Progress:
     def __init__(self, path: Path, total: int) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
         self._bar = Progress(
@@ -244,6 +245,7 @@ class _Progress:
             DownloadColumn(),
             TimeRemainingColumn(),
             transient=True,
+            console=Console(stderr=True),
         )
         self._bar.start()
         self._task = self._bar.add_task(f"lint {path.name}", total=total)

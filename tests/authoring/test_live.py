@@ -1,0 +1,78 @@
+"""Incremental lint: one record's rules per keystroke, dataset context kept up to date."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from intone.authoring.live import LiveLint, band, histogram
+from intone.authoring.model import Dataset, set_content
+from intone.lint.engine import Linter
+
+
+def ready(path: Path) -> tuple[Dataset, LiveLint]:
+    dataset = Dataset.load(path)
+    live = LiveLint(None, str(path))
+    live.adopt(live.full_lint(dataset.rows, with_near=False), dataset.rows)
+    return dataset, live
+
+
+def test_full_lint_matches_the_linter(sample: Path) -> None:
+    dataset, live = ready(sample)
+    expected = Linter().lint_path(sample).diagnostics
+    errors = sum(d.severity == "error" for d in expected)
+    warnings = sum(d.severity == "warning" for d in expected)
+    assert live.counts() == (errors, warnings)
+    assert live.worst(dataset.rows[2]) == "error"  # the broken line
+    assert live.worst(dataset.rows[3]) == "warning"  # trailing whitespace
+    assert live.worst(dataset.rows[0]) is None
+
+
+def test_keystroke_updates_only_the_edited_record(sample: Path) -> None:
+    dataset, live = ready(sample)
+    errors, warnings = live.counts()
+    row = dataset.rows[0]
+    dataset.replace(0, set_content(row.data, 1, ""))
+    live.update_row(row, 0)
+    names = [d.name for d in live.diagnostics_for(row, 0, dataset.rows)]
+    assert names == ["empty-content"]
+    assert live.counts() == (errors + 1, warnings)
+    dataset.replace(0, set_content(row.data, 1, "Back again."))
+    live.update_row(row, 0)
+    assert live.counts() == (errors, warnings)
+
+
+def test_live_duplicate_detection(sample: Path) -> None:
+    dataset, live = ready(sample)
+    row = dataset.rows[4]
+    copy = dataset.rows[0].data
+    dataset.replace(4, copy)
+    live.update_row(row, 4)
+    diags = live.diagnostics_for(row, 4, dataset.rows)
+    assert [(d.name, d.related) for d in diags] == [("duplicate-example", (1,))]
+
+
+def test_answer_lengths_follow_edits(sample: Path) -> None:
+    dataset, live = ready(sample)
+    row = dataset.rows[3]
+    before = sum(live.word_counts.values())
+    dataset.replace(3, set_content(row.data, 1, "one two three four five six"))
+    live.update_row(row, 3)
+    assert sum(live.word_counts.values()) == before
+    assert live.word_counts[6] == 1 and live.word_counts[1] == 0
+    view = live.panel(row, 3, dataset.rows)
+    assert view.answer_words == 6 and view.answer_tokens == 6
+    assert view.histogram.counts[view.histogram.marked] >= 1
+
+
+def test_band_and_histogram() -> None:
+    counts = Counter({5: 10, 50: 80, 150: 10})
+    b = band(counts)
+    assert (b.low, b.median, b.high, b.n) == (5, 50, 50, 100)
+    assert (
+        b.place(3) == "below the band"
+        and b.place(50) == "inside the band"
+        and b.place(151) == "above the band"
+    )
+    h = histogram(counts, 50, bins=5)
+    assert sum(h.counts) == 100 and h.edges[h.marked] <= 50 < h.edges[h.marked + 1]

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import orjson
 from pydantic import ValidationError
 
+from intone.schemas.locate import locate_field
 from intone.schemas.record import CONVERSATION_ADAPTER, KNOWN_MESSAGE_KEYS, Conversation, render_loc
 
 BOM = b"\xef\xbb\xbf"
@@ -124,7 +125,7 @@ def _parse_into(line: Line) -> None:
     try:
         line.record = CONVERSATION_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        line.problems.extend(_schema_problems(exc, data))
+        line.problems.extend(_schema_problems(exc, raw))
     except (RecursionError, ValueError) as exc:  # absurdly nested input
         line.problems.append(ReadProblem("schema-error", f"record could not be validated: {exc}"))
 
@@ -195,9 +196,14 @@ def _lone_surrogate(value: Any) -> str | None:
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
 _TYPE_WORDS = {
@@ -209,7 +215,7 @@ _TYPE_WORDS = {
 }
 
 
-def _schema_problems(exc: ValidationError, data: dict[str, Any]) -> list[ReadProblem]:
+def _schema_problems(exc: ValidationError, raw: bytes) -> list[ReadProblem]:
     problems: list[ReadProblem] = []
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
@@ -222,16 +228,20 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any]) -> list[ReadPro
         seen.add(path)
         kind = err["type"]
         got = err.get("input")
+        column = locate_field(raw, loc)
         if kind == "literal_error" and loc and loc[-1] == "role":
             problems.append(
                 ReadProblem(
                     "unknown-role",
                     f"{path}: unknown role {got!r}; use one of system, user, assistant",
                     field=path,
+                    column=column,
                 )
             )
         elif kind == "missing":
-            problems.append(ReadProblem("schema-error", f"{path}: required field is missing", field=path))
+            problems.append(
+                ReadProblem("schema-error", f"{path}: required field is missing", field=path, column=column)
+            )
         elif kind in _TYPE_WORDS or kind.endswith("_type") or kind == "int_from_float":
             want = _TYPE_WORDS.get(kind, kind.removesuffix("_type"))
             problems.append(
@@ -239,10 +249,11 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any]) -> list[ReadPro
                     "schema-error",
                     f"{path}: expected {want}, got {_json_type(got)} {_short(got)}",
                     field=path,
+                    column=column,
                 )
             )
         else:
-            problems.append(ReadProblem("schema-error", f"{path}: {err['msg']}", field=path))
+            problems.append(ReadProblem("schema-error", f"{path}: {err['msg']}", field=path, column=column))
     return problems
 
 

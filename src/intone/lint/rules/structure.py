@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from intone.lint.registry import LineRule, RecordRule
+from intone.schemas.locate import locate_field
 from intone.schemas.record import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 
 if TYPE_CHECKING:
@@ -249,12 +250,20 @@ class UnknownKey(RecordRule):
         data: dict[str, Any] = line.data
         for key in data:
             if key not in KNOWN_RECORD_KEYS:
-                yield self.diagnostic(ctx.path, line.number, f"unknown key {key!r} on the record")
+                yield self.diagnostic(
+                    ctx.path,
+                    line.number,
+                    f"unknown key {key!r} on the record",
+                    column=locate_field(line.raw, (key,)),
+                )
         for i, msg in enumerate(data["messages"]):
             for key in msg:
                 if key not in KNOWN_MESSAGE_KEYS:
                     yield self.diagnostic(
-                        ctx.path, line.number, f"messages[{i}]: unknown key {key!r}"
+                        ctx.path,
+                        line.number,
+                        f"messages[{i}]: unknown key {key!r}",
+                        column=locate_field(line.raw, ("messages", i, key)),
                     )
 
 
@@ -286,7 +295,10 @@ class EmptyContent(RecordRule):
         for i, msg in enumerate(line.record.messages):
             if not msg.content.strip():
                 yield self.diagnostic(
-                    ctx.path, line.number, f"messages[{i}].content: {msg.role} turn is empty"
+                    ctx.path,
+                    line.number,
+                    f"messages[{i}].content: {msg.role} turn is empty",
+                    column=locate_field(line.raw, ("messages", i, "content")),
                 )
 
 
@@ -321,18 +333,16 @@ class RoleOrder(RecordRule):
         for i, msg in enumerate(line.record.messages):
             role = msg.role
             where = f"messages[{i}].role"
+            problem = None
             if role == "system" and i > 0:
-                yield self.diagnostic(
-                    ctx.path, line.number, f"{where}: system message at position {i}, not first"
-                )
+                problem = f"{where}: system message at position {i}, not first"
             elif role == "assistant" and not seen_user:
-                yield self.diagnostic(
-                    ctx.path, line.number, f"{where}: assistant turn before any user turn"
-                )
+                problem = f"{where}: assistant turn before any user turn"
             elif role == previous and role != "system":
-                yield self.diagnostic(
-                    ctx.path, line.number, f"{where}: two {role} turns in a row"
-                )
+                problem = f"{where}: two {role} turns in a row"
+            if problem:
+                column = locate_field(line.raw, ("messages", i, "role"))
+                yield self.diagnostic(ctx.path, line.number, problem, column=column)
             seen_user = seen_user or role == "user"
             previous = role
 
@@ -403,6 +413,7 @@ class EndsOnUser(RecordRule):
                     line.number,
                     f"messages[{len(messages) - 1}]: conversation ends on a "
                     f"{messages[-1].role} turn",
+                    column=locate_field(line.raw, ("messages", len(messages) - 1)),
                 )
 
 
@@ -447,7 +458,10 @@ class Whitespace(RecordRule):
                 problems.append("CRLF line breaks")
             if problems:
                 yield self.diagnostic(
-                    ctx.path, line.number, f"messages[{i}].content: {' and '.join(problems)}"
+                    ctx.path,
+                    line.number,
+                    f"messages[{i}].content: {' and '.join(problems)}",
+                    column=locate_field(line.raw, ("messages", i, "content")),
                 )
 
     @staticmethod

@@ -96,7 +96,6 @@ def recover(dataset: Dataset, journal: JournalEntry) -> str:
                 rows.append(Row(data=entry))
             elif entry in by_line:
                 rows.append(by_line.pop(entry))
-        rows.extend(by_line.values())  # never drop a line the journal did not mention
         message = f"recovered {journal.edited} edited example(s) from the journal"
     else:
         rows = base_rows + [Row(data=e) for e in journal.entries if isinstance(e, dict)]

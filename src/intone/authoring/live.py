@@ -87,7 +87,8 @@ class PanelView:
     """Everything the lint panel shows for the current example, as plain data."""
 
     diagnostics: list[Diagnostic]
-    answer_words: int
+    answer_words: int | None
+    """None when the example has no answer (or no example is shown)."""
     answer_tokens: int | None
     word_band: Band
     token_band: Band | None
@@ -395,7 +396,8 @@ class LiveLint:
 
     def panel(self, row: Row | None, index: int, rows: Sequence[Row], answer: int | None = None) -> PanelView:
         """The lint panel's content for `row`; `answer` picks which assistant turn is current."""
-        words = tokens = 0
+        words: int | None = None
+        tokens = 0
         diags: list[Diagnostic] = []
         near: list[tuple[int, float]] = []
         have_tokens = self.ready
@@ -410,10 +412,10 @@ class LiveLint:
         return PanelView(
             diagnostics=diags,
             answer_words=words,
-            answer_tokens=tokens if have_tokens else None,
+            answer_tokens=tokens if have_tokens and words is not None else None,
             word_band=band(self.word_counts),
             token_band=band(self.token_counts) if have_tokens else None,
-            histogram=histogram(self.word_counts, words if row is not None and answers_of(row) else None),
+            histogram=histogram(self.word_counts, words),
             near=near,
             near_available=self.near_index is not None,
             dataset_diagnostics=list(self.file_diags),

@@ -52,6 +52,7 @@ DISK_POLL_S = 1.0
 
 
 class EditorScreen(Screen):
+    AUTO_FOCUS = "#examples"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "ctrl+n",
@@ -451,8 +452,10 @@ class EditorScreen(Screen):
         for binding in self.app.active_bindings.values():
             b = binding.binding
             if b.id and b.description:
-                rows.append((self.app.get_key_display(b), f"{b.description} ({b.id})", b.tooltip or ""))
-        self.app.push_screen(Help(sorted(set(rows), key=lambda r: r[1])))
+                rows.append((self.app.get_key_display(b), b.id, b.tooltip or b.description))
+        order = [b.id for b in self.BINDINGS] + ["quit", "command-palette"]
+        rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
+        self.app.push_screen(Help(rows))
 
     # ------------------------------------------------------------------ saving
 

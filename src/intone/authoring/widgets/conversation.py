@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -146,23 +147,19 @@ class ConversationEditor(VerticalScroll):
             turns.mount_all(widgets)
 
     @staticmethod
-    def _broken_text(row: Row) -> str:
-        from rich.markup import escape
-
-        lines = [
-            f"[b red]Line {row.source_line} cannot be read; it is kept verbatim and is read-only.[/]",
-            "",
-        ]
-        for problem in row.problems:
-            lines.append(f"[red]{problem.name}[/]: {escape(problem.message)}")
+    def _broken_text(row: Row) -> Text:
         raw = (row.clean_bytes or b"").decode("utf-8", "replace").rstrip("\r\n")
-        lines += [
-            "",
-            "[dim]" + escape(raw[:2000]) + "[/]",
-            "",
-            "Fix it in a text editor, or run `intone lint` for details.",
-        ]
-        return "\n".join(lines)
+        text = Text()
+        text.append(
+            f"Line {row.source_line} cannot be read; it is kept verbatim and is read-only.\n\n", "bold red"
+        )
+        for problem in row.problems:
+            text.append(problem.name, "red")
+            text.append(f": {problem.message}\n")
+        text.append("\n")
+        text.append(raw[:2000], "dim")
+        text.append("\n\nFix it in a text editor, or run `intone lint` for details.")
+        return text
 
     def focus_turn(self, message_index: int | None = None) -> None:
         areas = list(self.query(TurnText))

@@ -116,8 +116,11 @@ class ExampleList(ScrollView, can_focus=True):
         if row.broken:
             badge, style = BROKEN
             problem = row.problems[0].name if row.problems else "broken"
-            text = f"line {row.source_line}: {problem} (read-only)"
-            segments += [Segment(badge, base + style), Segment(f"      {text}", base + Style(italic=True))]
+            segments += [
+                Segment(badge, base + style),
+                Segment(" broken ", base + Style(dim=True)),
+                Segment(problem, base + Style(italic=True)),
+            ]
         else:
             badge, style = BADGES.get(self.worst(row), BADGES[None])
             prompt = " ".join(row.prompt().split()) or "(empty prompt)"

@@ -95,13 +95,17 @@ class LintPanel(VerticalScroll):
         band = view.word_band
         lines = ["", "[b]Answer length[/b]"]
         tokens = f", {view.answer_tokens} tokens" if view.answer_tokens is not None else ""
-        lines.append(f"this answer: [b]{view.answer_words}[/b] words{tokens}")
+        if view.answer_words is None:
+            lines.append("this example has no answer")
+        else:
+            lines.append(f"this answer: [b]{view.answer_words}[/b] words{tokens}")
         if band.n:
             lines.append(f"dataset band (p10–p90): {band.low}–{band.high} words, median {band.median}")
             if view.token_band is not None:
                 tb = view.token_band
                 lines.append(f"  tokens {tb.low}–{tb.high}, median {tb.median}")
-            lines.append(f"→ {band.place(view.answer_words)} ({band.n} answers)")
+            if view.answer_words is not None:
+                lines.append(f"→ {band.place(view.answer_words)} ({band.n} answers)")
         peak = max(hist.counts) if hist.counts else 0
         width = max(len(str(e)) for e in hist.edges)
         for i, count in enumerate(hist.counts):

@@ -1,0 +1,67 @@
+"""Device selection (mps > cuda > cpu, --device overrides) and dtype, with probes instead of GPUs."""
+
+from __future__ import annotations
+
+import pytest
+
+from intone.train import device as dev
+from intone.train.device import DeviceError, Probe, dtype_name, prepare_environment, select_device
+
+NONE = Probe(cuda=False, mps=False)
+CUDA = Probe(cuda=True, mps=False, cuda_bf16=True)
+OLD_CUDA = Probe(cuda=True, mps=False, cuda_bf16=False)
+MPS = Probe(cuda=False, mps=True)
+BOTH = Probe(cuda=True, mps=True, cuda_bf16=True)
+
+
+@pytest.mark.parametrize(
+    ("requested", "found", "expected"),
+    [
+        (None, NONE, "cpu"),
+        ("auto", CUDA, "cuda"),
+        ("auto", MPS, "mps"),
+        ("auto", BOTH, "mps"),
+        ("cpu", BOTH, "cpu"),
+        ("cuda", BOTH, "cuda"),
+        ("cuda:1", CUDA, "cuda:1"),
+        ("MPS", MPS, "mps"),
+    ],
+)
+def test_selection_order_and_override(requested, found, expected):
+    assert select_device(requested, found) == expected
+
+
+@pytest.mark.parametrize(("requested", "found"), [("cuda", NONE), ("mps", CUDA), ("tpu", BOTH)])
+def test_unavailable_or_unknown_device_is_an_error_that_says_what_to_do(requested, found):
+    with pytest.raises(DeviceError, match="--device"):
+        select_device(requested, found)
+
+
+def test_dtype_follows_device():
+    assert dtype_name("cpu", BOTH) == "float32"
+    assert dtype_name("mps", BOTH) == "float32"  # fp16 overflows Gemma; bf16 on MPS is incomplete
+    assert dtype_name("cuda", CUDA) == "bfloat16"
+    assert dtype_name("cuda:0", OLD_CUDA) == "float32"
+
+
+def test_mps_fallback_is_enabled_on_macos_only(monkeypatch):
+    monkeypatch.delenv("PYTORCH_ENABLE_MPS_FALLBACK", raising=False)
+    prepare_environment("auto", platform="linux")
+    assert "PYTORCH_ENABLE_MPS_FALLBACK" not in dev.os.environ
+    prepare_environment("cpu", platform="darwin")
+    assert "PYTORCH_ENABLE_MPS_FALLBACK" not in dev.os.environ
+    prepare_environment("auto", platform="darwin")
+    assert dev.os.environ["PYTORCH_ENABLE_MPS_FALLBACK"] == "1"
+    monkeypatch.setenv("PYTORCH_ENABLE_MPS_FALLBACK", "0")  # the user's own choice wins
+    prepare_environment("mps", platform="darwin")
+    assert dev.os.environ["PYTORCH_ENABLE_MPS_FALLBACK"] == "0"
+
+
+def test_probe_asks_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    found = dev.probe()
+    assert found == Probe(cuda=True, mps=True, cuda_bf16=True)
+    assert select_device("auto", found) == "mps"

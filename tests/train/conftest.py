@@ -46,7 +46,7 @@ def build_model(folder: Path, vocab_size: int, seed: int = 0) -> None:
     config = Gemma3TextConfig(
         vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=512,
-        sliding_window=64, pad_token_id=PAD, bos_token_id=BOS, eos_token_id=[EOS, END],
+        sliding_window=64, initializer_range=0.3, pad_token_id=PAD, bos_token_id=BOS, eos_token_id=[EOS, END],
     )
     Gemma3ForCausalLM(config).save_pretrained(str(folder))
 

@@ -1,0 +1,186 @@
+"""`intone train` end to end on the tiny model: learning, the run folder, preflight, resume, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from intone.cli import main
+from tests.train.conftest import persona_records, write_jsonl
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def train(*args: str) -> int:
+    return main(["train", *args])
+
+
+def metrics(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+
+
+def adapter_tensors(run: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(run / "adapter" / "adapter_model.safetensors"))
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    return write_jsonl(tmp_path / "persona.jsonl", persona_records(24))
+
+
+def test_loss_goes_down_and_the_run_folder_is_complete(tmp_path, tiny_model, data, capsys):
+    run = tmp_path / "run"
+    code = train(str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "30", "--lr", "2e-2",
+                 "--val-fraction", "0.25", "--eval-every", "10")
+    assert code == 0
+    history = metrics(run)
+    losses = [r["loss"] for r in history if "loss" in r]
+    evals = [r["eval_loss"] for r in history if "eval_loss" in r]
+    assert len(losses) == 30
+    assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:3]) / 3
+    assert len(evals) == 3 and evals[-1] < evals[0]
+    assert all(r["tokens_per_s"] > 0 and r["trainable_tokens"] < r["tokens"] for r in history if "loss" in r)
+
+    assert (run / "adapter" / "adapter_config.json").is_file()
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "max-steps = 30" in (run / "config.toml").read_text()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "done"
+    assert manifest["dataset"]["sha256"] and manifest["dataset"]["path"] == str(data)
+    assert manifest["lint"]["summary"]["errors"] == 0
+    assert manifest["model"]["sha256"] and manifest["model"]["kind"] == "folder"
+    assert set(manifest["versions"]) >= {"torch", "transformers", "peft"}
+    assert manifest["device"] == {"device": "cpu", "dtype": "float32"}
+    tokens = manifest["tokens"]
+    assert tokens["train_examples"] + tokens["eval_examples"] == 24
+    assert 0 < tokens["trainable_tokens"] < tokens["total_tokens"]
+    assert manifest["steps"]["done"] == 30 and manifest["final"]["eval_loss"] == evals[-1]
+    assert {"train_s", "total_s", "model_load_s", "preflight_s"} <= set(manifest["timings"])
+    err = capsys.readouterr().err
+    assert "tokens:" in err and "plan: 30 steps" in err
+
+
+def test_batches_are_length_grouped_and_padded_dynamically(tiny_tokenizer):
+    from intone.train.data import Example, collate, plan_epoch
+    from intone.train.template import GemmaTemplate, encode_conversations
+
+    lengths = [5 + (i * 37) % 200 for i in range(64)]
+    plan = plan_epoch(lengths, 4, seed=1, epoch=0)
+    assert sorted(i for batch in plan for i in batch) == list(range(64))
+    assert plan == plan_epoch(lengths, 4, seed=1, epoch=0) != plan_epoch(lengths, 4, seed=1, epoch=1)
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in plan) / len(plan)
+    assert spread < 40  # random batches of 4 would differ by ~100 tokens
+    messages = [(("user", "hi"), ("assistant", "a" * n)) for n in (3, 9)]
+    encoded = encode_conversations(tiny_tokenizer, GemmaTemplate(), messages)
+    batch = collate([Example(i, m, e.input_ids, e.labels) for i, (m, e) in enumerate(zip(messages, encoded))], 0)
+    assert batch["input_ids"].shape[1] == len(encoded[1].input_ids)  # the longest, not 512
+    assert batch["attention_mask"].sum().item() == sum(len(e.input_ids) for e in encoded)
+    assert (batch["labels"][0, len(encoded[0].input_ids):] == -100).all()
+
+
+def test_preflight_refuses_lint_errors_unless_forced(tmp_path, tiny_model, data, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(data.read_text() + '{"messages": [{"role": "user", "content": "oops"}\n')
+    run = tmp_path / "run"
+    assert train(str(bad), "--model", str(tiny_model), "--out", str(run), "--max-steps", "1") == 1
+    err = capsys.readouterr().err
+    assert "bad.jsonl:25" in err and "--force" in err
+    assert not (run / "adapter").exists()
+    assert train(str(bad), "--model", str(tiny_model), "--out", str(run), "--max-steps", "1", "--force") == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["lint"]["summary"]["errors"] >= 1
+    assert manifest["tokens"]["broken_lines_skipped"] == 1
+
+
+def test_truncating_an_assistant_turn_is_refused_or_dropped_and_counted(tmp_path, tiny_model, capsys):
+    records = persona_records(8) + [{"messages": [{"role": "user", "content": "Tell me a long one"},
+                                                  {"role": "assistant", "content": "x" * 80}]}]
+    data = write_jsonl(tmp_path / "long.jsonl", records)
+    run = tmp_path / "run"
+    args = [str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "1", "--max-length", "60",
+            "--val-fraction", "0"]
+    assert train(*args) == 1
+    err = capsys.readouterr().err
+    assert "long.jsonl:9" in err and "TR001" in err and "--drop-long" in err
+    assert train(*args, "--drop-long") == 0
+    tokens = json.loads((run / "manifest.json").read_text())["tokens"]
+    assert tokens["dropped_long"] == 1 and tokens["train_examples"] == 8
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path, tiny_model, data, monkeypatch):
+    common = [str(data), "--model", str(tiny_model), "--max-steps", "8", "--lr", "1e-2", "--batch-size", "3",
+              "--grad-accum", "2", "--eval-every", "3"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert train(*common, "--out", str(straight)) == 0
+
+    from intone.train import rundir
+
+    original = rundir.BarReporter.step
+
+    def interrupt_at_3(self, record):
+        original(self, record)
+        if record["step"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does
+
+    monkeypatch.setattr(rundir.BarReporter, "step", interrupt_at_3)
+    assert train(*common, "--out", str(resumed)) == 130
+    assert json.loads((resumed / "checkpoint" / "state.json").read_text())["step"] == 3
+    assert json.loads((resumed / "manifest.json").read_text())["status"] == "interrupted"
+    monkeypatch.setattr(rundir.BarReporter, "step", original)
+    assert train("--resume", str(resumed)) == 0
+
+    a, b = adapter_tensors(straight), adapter_tensors(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] - b[key]).abs().max().item() < 1e-6, key
+    ma, mb = metrics(straight), metrics(resumed)
+    assert [r["step"] for r in ma] == [r["step"] for r in mb]
+    for ra, rb in zip(ma, mb):
+        for key in ("loss", "eval_loss"):
+            if key in ra:
+                assert abs(ra[key] - rb[key]) < 1e-5
+    assert json.loads((resumed / "manifest.json").read_text())["resumed"] == [3]
+
+
+def test_ctrl_c_in_a_subprocess_leaves_a_checkpoint_that_resumes(tmp_path, tiny_model, data):
+    run = tmp_path / "run"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "intone.cli", "train", str(data), "--model", str(tiny_model), "--out", str(run),
+           "--max-steps", "100000", "--val-fraction", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            metrics_file = run / "metrics.jsonl"
+            if metrics_file.is_file() and len(metrics_file.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert f"intone train --resume {run}" in err
+    step = json.loads((run / "checkpoint" / "state.json").read_text())["step"]
+    assert step >= 2
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+    assert train("--resume", str(run), "--max-steps", str(step + 2)) == 0
+    assert [r["step"] for r in metrics(run)][-3:] == [step, step + 1, step + 2]
+
+
+def test_resume_needs_a_checkpoint(tmp_path):
+    from intone.cli import UsageError  # noqa: F401 - the CLI turns it into exit 2
+
+    (tmp_path / "config.toml").write_text('model = "embedded"\n')
+    assert main(["train", "--resume", str(tmp_path)]) == 2

@@ -20,7 +20,9 @@ from itertools import count
 import numpy as np
 
 # Punctuation separates words; apostrophes are dropped so "don't" and "dont" agree.
-_PUNCT = "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
+_PUNCT = (
+    "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
+)
 _WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT}, "'": None, "\u2019": None, "\u2018": None})
 
 
@@ -46,10 +48,11 @@ def jaccard(a: set, b: set) -> float:
 
 
 def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) for LSH, tuned a little below `threshold` so borderline pairs are found."""
+    """(bands, rows) for LSH, tuned well below `threshold` so borderline pairs are found: the
+    candidates are verified exactly, so extra candidates cost a little time, never a result."""
     from datasketch.lsh import _optimal_param
 
-    return _optimal_param(max(0.05, threshold - 0.1), num_perm, 0.3, 0.7)
+    return _optimal_param(max(0.05, threshold - 0.2), num_perm, 0.3, 0.7)
 
 
 class NearDuplicateIndex:
@@ -127,6 +130,8 @@ class NearDuplicateIndex:
 
 # ---------------------------------------------------------------------------- batch search
 
+BRUTE_FORCE_MAX = 200
+"""Up to this many texts, `near_duplicate_pairs` compares every pair instead of using LSH."""
 _PAD = np.uint64(1 << 33)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(1 << 40)
@@ -221,7 +226,8 @@ def near_duplicate_pairs(
 ) -> list[tuple[int, int, float]]:
     """Pairs (later, earlier, jaccard) of texts whose shingle Jaccard is >= threshold.
 
-    Sub-quadratic: texts meet only when an LSH band of their signatures agrees. `skip[i]`
+    Sub-quadratic: texts meet only when an LSH band of their signatures agrees (up to
+    `BRUTE_FORCE_MAX` texts, every pair is compared instead). `skip[i]`
     leaves text i out. Within one band bucket a text is compared with at most `max_bucket`
     earlier texts (guards against pathological buckets). Sorted by (later, earlier).
     """
@@ -234,9 +240,13 @@ def near_duplicate_pairs(
     if idx.size < 2:
         return []
     sig = sig[idx]
-    bands, rows = _lsh_params(threshold, num_perm)
     candidates: set[tuple[int, int]] = set()
-    for band in range(bands):
+    if idx.size <= BRUTE_FORCE_MAX:
+        # Few texts: comparing every pair exactly is cheap and can miss nothing.
+        members = idx.tolist()
+        candidates = {(b, a) for i, a in enumerate(members) for b in members[i + 1 :]}
+    bands, rows = _lsh_params(threshold, num_perm)
+    for band in range(bands if idx.size > BRUTE_FORCE_MAX else 0):
         # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
         # columns would carry little more information than a single column.
         block = sig[:, band : bands * rows : bands]

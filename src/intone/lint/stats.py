@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from intone.lint.style import AnswerStyle
+    from intone.lint.tokens import TokenCounter
     from intone.schemas.jsonl import Line
+
+TOKEN_SAMPLE = 2000
+"""Answers tokenized for token-length statistics (evenly spaced when there are more)."""
+STYLE_SAMPLE = 10_000
+"""Answers given stylometric features (evenly spaced when there are more)."""
+_EDGE_STRIP = ".,!?;:\"'()[]{}*_-—–…“”‘’`~"
+
+
+def evenly_spaced(n: int, limit: int) -> list[int]:
+    """All of range(n) when n <= limit, else `limit` deterministic, evenly spaced positions."""
+    if n <= limit:
+        return list(range(n))
+    return [(i * n) // limit for i in range(limit)]
+
+
+def edge_words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """First and last (up to) three words, lower-cased, punctuation stripped from their edges."""
+    first = tuple(w for w in (t.strip(_EDGE_STRIP).lower() for t in text.split(None, 3)[:3]) if w)
+    last = tuple(w for w in (t.strip(_EDGE_STRIP).lower() for t in text.rsplit(None, 3)[-3:]) if w)
+    return first, last
 
 
 def normalize_ws(text: str) -> str:
@@ -36,6 +58,10 @@ class ExampleStats:
     """The assistant turns' text, as written."""
     answer_words: list[int]
     tags: tuple[str, ...] = ()
+    prompt_words: int = 0
+    """Words in all user turns together."""
+    n_messages: int = 0
+    has_system: bool = False
 
 
 @dataclass
@@ -45,6 +71,8 @@ class DatasetProfile:
     path: str
     examples: list[ExampleStats] = field(default_factory=list)
     n_lines: int = 0
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """Analyses computed on first use and shared by every rule (and `intone stats`)."""
 
     def add(self, line: Line) -> ExampleStats | None:
         record = line.record
@@ -53,6 +81,7 @@ class DatasetProfile:
         digest = hashlib.blake2b(digest_size=16)
         prompts: list[str] = []
         answers: list[str] = []
+        prompt_words = 0
         for msg in record.messages:
             digest.update(msg.role.encode())
             digest.update(b"\x00")
@@ -60,6 +89,7 @@ class DatasetProfile:
             digest.update(b"\x01")
             if msg.role == "user":
                 prompts.append(normalize_prompt(msg.content))
+                prompt_words += word_count(msg.content)
             elif msg.role == "assistant":
                 answers.append(msg.content)
         example = ExampleStats(
@@ -69,6 +99,9 @@ class DatasetProfile:
             answers=answers,
             answer_words=[word_count(a) for a in answers],
             tags=tuple(record.tags or ()),
+            prompt_words=prompt_words,
+            n_messages=len(record.messages),
+            has_system=bool(record.messages) and record.messages[0].role == "system",
         )
         self.examples.append(example)
         return example
@@ -79,3 +112,65 @@ class DatasetProfile:
 
     def answer_word_lengths(self) -> list[int]:
         return [n for ex in self.examples for n in ex.answer_words]
+
+    # ------------------------------------------------------------------ shared analyses
+    # Each is computed once, on first use, from the examples gathered in the single pass.
+
+    def _cached(self, key: Any, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def answers(self) -> list[tuple[int, str]]:
+        """Every assistant turn in file order as (line, text)."""
+        return self._cached("answers", lambda: [(ex.line, a) for ex in self.examples for a in ex.answers])
+
+    def answer_example(self) -> list[int]:
+        """For each answer (same order as `answers`), the index of its example."""
+        return self._cached(
+            "answer_example", lambda: [i for i, ex in enumerate(self.examples) for _ in ex.answers]
+        )
+
+    def token_sample(self, counter: TokenCounter, limit: int = TOKEN_SAMPLE) -> tuple[list[int], list[int]]:
+        """(answer positions, token counts) for at most `limit` evenly spaced answers."""
+
+        def compute() -> tuple[list[int], list[int]]:
+            answers = self.answers()
+            positions = evenly_spaced(len(answers), limit)
+            return positions, counter.count_texts([answers[i][1] for i in positions])
+
+        return self._cached(("tokens", counter.name, limit), compute)
+
+    def edges(self) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """For each answer, its first and last (up to) three words."""
+        return self._cached("edges", lambda: [edge_words(a) for _line, a in self.answers()])
+
+    def styles(self, limit: int = STYLE_SAMPLE) -> tuple[list[int], list[AnswerStyle], list[float]]:
+        """(answer positions, stylometric features, dataset function-word profile)."""
+
+        def compute():
+            from intone.lint.style import answer_style, fill_function_distance, function_profile
+
+            answers = self.answers()
+            positions = evenly_spaced(len(answers), limit)
+            styles = [answer_style(answers[i][1]) for i in positions]
+            profile = function_profile(styles)
+            fill_function_distance(styles, profile)
+            return positions, styles, profile
+
+        return self._cached(("styles", limit), compute)
+
+    def near_duplicates(
+        self, threshold: float, min_words: int, num_perm: int = 64
+    ) -> list[tuple[int, int, float]]:
+        """(later answer, earlier answer, Jaccard) among answers of at least `min_words` words."""
+
+        def compute():
+            from intone.lint.similarity import near_duplicate_pairs
+
+            answers = self.answers()
+            words = [n for ex in self.examples for n in ex.answer_words]
+            skip = [n < min_words for n in words]
+            return near_duplicate_pairs([a for _l, a in answers], threshold, num_perm=num_perm, skip=skip)
+
+        return self._cached(("neardup", threshold, min_words, num_perm), compute)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from intone.lint.registry import Registry
+from intone.lint.rules.distribution import LengthOutlier, LengthUniformity, LowDiversity
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
+from intone.lint.rules.neardup import EvalLeakage, NearDuplicate
 from intone.lint.rules.structure import (
     BlankLine,
     ByteOrderMark,
@@ -21,6 +23,12 @@ from intone.lint.rules.structure import (
     Whitespace,
 )
 from intone.lint.rules.tokens import TooLong
+from intone.lint.rules.voice import (
+    CatchphraseImbalance,
+    RepeatedCloser,
+    RepeatedOpener,
+    StyleDrift,
+)
 
 RULES = Registry(
     [
@@ -41,5 +49,14 @@ RULES = Registry(
         DuplicateExample,
         DuplicatePrompt,
         TooLong,
+        NearDuplicate,
+        LowDiversity,
+        LengthUniformity,
+        LengthOutlier,
+        StyleDrift,
+        RepeatedOpener,
+        RepeatedCloser,
+        CatchphraseImbalance,
+        EvalLeakage,
     ]
 )

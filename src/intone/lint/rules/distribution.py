@@ -1,0 +1,245 @@
+"""Distribution rules: how answer lengths and wording spread across the dataset."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from intone.lint.registry import DatasetRule, Option
+from intone.lint.stats import evenly_spaced
+
+if TYPE_CHECKING:
+    from intone.lint.context import LintContext
+    from intone.lint.diagnostic import Diagnostic
+    from intone.lint.stats import DatasetProfile
+
+
+def mean_sd(values: list[int] | list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return mean, math.sqrt(var)
+
+
+def quantile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def histogram_lines(values: list[int], bins: int = 8, width: int = 30) -> list[str]:
+    """A small text histogram: one line per bin, `lo–hi words │████ count`."""
+    lo, hi = min(values), max(values)
+    if lo == hi:
+        return [f"{lo:>4} words │{'█' * width} {len(values)}"]
+    step = max(1, math.ceil((hi - lo + 1) / bins))
+    counts = Counter((v - lo) // step for v in values)
+    top = max(counts.values())
+    lines = []
+    for b in range(math.ceil((hi - lo + 1) / step)):
+        a = lo + b * step
+        c = counts.get(b, 0)
+        bar = "█" * max(1 if c else 0, round(width * c / top))
+        lines.append(f"{a:>4}–{a + step - 1:<4} words │{bar} {c}")
+    return lines
+
+
+class LengthUniformity(DatasetRule):
+    """
+    ## What it does
+    Checks how widely the assistant answers' lengths spread, in words (every answer) and in
+    tokens (an evenly spaced sample of at most 2,000 answers). It fires when the coefficient of
+    variation (standard deviation / mean) of the word counts is below `min-cv`.
+
+    ## Why is this bad?
+    A model fine-tuned on answers that are all about the same length learns that length as
+    "correct": it pads a greeting to 65 words and cuts a story short. Real conversation needs
+    a two-word reply to "hi" and a long one to "tell me a story".
+
+    ## Example
+    111 answers, every one 52–76 words (mean 65, sd 4.5, CV 0.07).
+
+    ## Use instead
+    Vary lengths on purpose: short answers to small talk, long ones to requests for stories or
+    explanations. Naturally varied persona data has a CV well above 0.5.
+
+    ## Options
+    - `min-cv` (float, default 0.25): flag when the word-count CV is below this.
+    - `min-answers` (int, default 20): don't judge datasets with fewer answers.
+    """
+
+    code = "IN400"
+    name = "length-uniformity"
+    severity = "warning"
+    summary = "Answer lengths spread too narrowly"
+    fix_hint = (
+        "Vary lengths deliberately: short answers to small talk ('hi', 'thanks'), long ones to "
+        "'tell me a story' or 'explain'."
+    )
+    options = (
+        Option("min-cv", 0.25, "Flag when the coefficient of variation of answer words is below this."),
+        Option("min-answers", 20, "Fewest answers needed to judge the spread."),
+    )
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        words = profile.answer_word_lengths()
+        if len(words) < self.opt["min-answers"]:
+            return
+        mean, sd = mean_sd(words)
+        if mean <= 0:
+            return
+        cv = sd / mean
+        if cv >= self.opt["min-cv"]:
+            return
+        deviations = sorted(abs(w - mean) for w in words)
+        within90 = quantile(deviations, 0.9)
+        _positions, tokens = profile.token_sample(ctx.counter)
+        token_part = ""
+        if len(tokens) > 1:
+            t_mean, t_sd = mean_sd(tokens)
+            sample = "" if len(tokens) == len(words) else f" (sample of {len(tokens)})"
+            token_part = (
+                f"; tokens{sample}: {min(tokens)}–{max(tokens)}, mean {t_mean:.0f}, "
+                f"CV {t_sd / t_mean if t_mean else 0:.2f}"
+            )
+        message = (
+            f"{len(words)} answers, {min(words)}–{max(words)} words, mean {mean:.0f}, sd {sd:.1f}, "
+            f"CV {cv:.2f} (flag < {self.opt['min-cv']:g}); 90% within ±{math.ceil(within90)} words "
+            f"of {mean:.0f}{token_part}"
+        )
+        yield self.diagnostic(ctx.path, None, message, details=histogram_lines(words))
+
+
+class LengthOutlier(DatasetRule):
+    """
+    ## What it does
+    Reports a single answer whose length is far outside the dataset's distribution, on its
+    line. Distance is measured on log word counts, in robust units (median and MAD), and the
+    answer must also be at least `min-ratio` times longer (or shorter) than the median.
+
+    ## Why is this bad?
+    One 700-word essay among 50-word chats is usually a paste error or a draft, and it teaches
+    the model that rambling is sometimes right. A one-word answer among long ones is often a
+    truncated reply.
+
+    ## Example
+    140 answers of 30–70 words, and line 40 with 650 words.
+
+    ## Use instead
+    Check the answer: trim or split it, or add more answers of that length if it is deliberate.
+
+    ## Options
+    - `max-z` (float, default 5.0): robust z-score (log words) above which an answer is an outlier.
+    - `min-ratio` (float, default 3.0): the answer must also differ from the median length by this factor.
+    - `min-answers` (int, default 20): don't judge datasets with fewer answers.
+    """
+
+    code = "IN401"
+    name = "length-outlier"
+    severity = "info"
+    summary = "One answer far longer or shorter than the rest"
+    fix_hint = "Check this answer: trim or split it, or add more answers of this length if deliberate."
+    options = (
+        Option("max-z", 5.0, "Robust z-score of log length above which an answer is an outlier."),
+        Option("min-ratio", 3.0, "Also require this factor between the answer and the median length."),
+        Option("min-answers", 20, "Fewest answers needed to judge."),
+    )
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        words = profile.answer_word_lengths()
+        if len(words) < self.opt["min-answers"]:
+            return
+        logs = sorted(math.log(w + 1) for w in words)
+        center = quantile(logs, 0.5)
+        mad = quantile(sorted(abs(v - center) for v in logs), 0.5)
+        scale = max(1.4826 * mad, 0.1)
+        med_words = quantile(sorted(words), 0.5)
+        sorted_words = sorted(words)
+        lo, hi = quantile(sorted_words, 0.1), quantile(sorted_words, 0.9)
+        ratio_limit = math.log(self.opt["min-ratio"])
+        seen: set[int] = set()
+        for ex in profile.examples:
+            for n in ex.answer_words:
+                d = math.log(n + 1) - center
+                z = d / scale
+                if abs(z) >= self.opt["max-z"] and abs(d) >= ratio_limit and ex.line not in seen:
+                    seen.add(ex.line)
+                    kind = "longer" if d > 0 else "shorter"
+                    yield self.diagnostic(
+                        ctx.path,
+                        ex.line,
+                        f"answer of {n} words is far {kind} than the rest: median {med_words:.0f}, "
+                        f"80% between {lo:.0f} and {hi:.0f} words (robust z {z:+.1f}, flag at "
+                        f"±{self.opt['max-z']:g})",
+                    )
+
+
+class LowDiversity(DatasetRule):
+    """
+    ## What it does
+    Measures distinct-2, the share of word pairs (bigrams) in the answers that are unique,
+    over blocks of 2,000 words (answers in file order; at most 3,000 evenly spaced answers are
+    read), and reports when its mean falls below `min-distinct-2`. Measuring in fixed-size
+    blocks keeps the number comparable between small and large datasets.
+
+    ## Why is this bad?
+    Answers built from a few templates teach the model those templates, not the persona. Free
+    human text scores around 0.8–0.9 on this measure.
+
+    ## Example
+    120 answers each stitched from three sentence frames with one noun swapped.
+
+    ## Use instead
+    Write answers from scratch, vary sentence structure, and drop template fills.
+
+    ## Options
+    - `min-distinct-2` (float, default 0.5): flag when mean distinct-2 is below this.
+    - `min-words` (int, default 1000): don't judge datasets with fewer answer words.
+    """
+
+    code = "IN303"
+    name = "low-diversity"
+    severity = "info"
+    summary = "Answers reuse the same word pairs (low distinct-2)"
+    fix_hint = "Write more answers from scratch and vary sentence structure instead of filling templates."
+    options = (
+        Option("min-distinct-2", 0.5, "Flag when mean distinct-2 over 2,000-word blocks is below this."),
+        Option("min-words", 1000, "Fewest answer words needed to judge."),
+    )
+    BLOCK = 2000
+    SAMPLE = 3000
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        from intone.lint.similarity import words as split_words
+
+        answers = profile.answers()
+        stream: list[str] = []
+        for i in evenly_spaced(len(answers), self.SAMPLE):
+            stream.extend(split_words(answers[i][1]))
+        if len(stream) < self.opt["min-words"]:
+            return
+        ratios = []
+        bigram_counts: Counter[tuple[str, str]] = Counter()
+        for start in range(0, len(stream) - 1, self.BLOCK):
+            block = stream[start : start + self.BLOCK + 1]
+            pairs = list(pairwise(block))
+            if len(pairs) < self.BLOCK // 2 and ratios:
+                break  # a short tail block would overstate diversity
+            ratios.append(len(set(pairs)) / len(pairs))
+            bigram_counts.update(pairs)
+        score = sum(ratios) / len(ratios)
+        if score >= self.opt["min-distinct-2"]:
+            return
+        top = ", ".join(f"'{a} {b}' ×{c}" for (a, b), c in bigram_counts.most_common(4))
+        yield self.diagnostic(
+            ctx.path,
+            None,
+            f"distinct-2 {score:.2f} (flag < {self.opt['min-distinct-2']:g}) over {len(ratios)} block(s) "
+            f"of {self.BLOCK} words; most repeated pairs: {top}",
+        )

@@ -1,0 +1,172 @@
+"""Near-copies: answers within the dataset, and eval prompts against training prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from intone.lint.registry import CrossRule, DatasetRule, Option
+
+if TYPE_CHECKING:
+    from intone.lint.context import LintContext
+    from intone.lint.diagnostic import Diagnostic
+    from intone.lint.stats import DatasetProfile
+
+
+class NearDuplicate(DatasetRule):
+    """
+    ## What it does
+    Finds answers that are near copies of an earlier answer: the Jaccard similarity of their
+    word 3-gram sets (lower-cased, punctuation ignored) is at least `threshold`. Candidates come
+    from MinHash signatures and locality-sensitive hashing, so the work grows about linearly
+    with the dataset; every reported similarity is exact. One diagnostic per later example,
+    with the earlier line(s) as `related`. Exact duplicate examples are left to
+    `duplicate-example`.
+
+    ## Why is this bad?
+    A lightly edited copy weighs double in training, like an exact duplicate, and it usually
+    means an answer was pasted and half-rewritten. If one copy is in the eval split, the eval
+    loss is flattered.
+
+    ## Example
+    Line 133's answer is line 40's with two words changed (Jaccard 0.86).
+
+    ## Use instead
+    Rewrite one of them into a genuinely different answer, or delete it.
+
+    ## Options
+    - `threshold` (float, default 0.7): Jaccard similarity of word 3-grams at which answers are near copies.
+    - `min-words` (int, default 8): shorter answers are skipped (short replies resemble each other naturally).
+    """
+
+    code = "IN302"
+    name = "near-duplicate"
+    severity = "warning"
+    summary = "Answer nearly copies an earlier answer"
+    fix_hint = "Rewrite one of the two into a genuinely different answer, or delete it."
+    options = (
+        Option("threshold", 0.7, "Jaccard similarity of word 3-grams at which answers are near copies."),
+        Option("min-words", 8, "Skip answers shorter than this."),
+    )
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        threshold = self.opt["threshold"]
+        pairs = profile.near_duplicates(threshold, self.opt["min-words"])
+        if not pairs:
+            return
+        owner = profile.answer_example()
+        examples = profile.examples
+        by_line: dict[int, list[tuple[float, int]]] = {}
+        for later, earlier, sim in pairs:
+            a, b = examples[owner[later]], examples[owner[earlier]]
+            if a.line == b.line or a.example_key == b.example_key:
+                continue  # the same example, or an exact duplicate (duplicate-example's job)
+            by_line.setdefault(a.line, []).append((sim, b.line))
+        for line, matches in sorted(by_line.items()):
+            matches.sort(key=lambda m: (-m[0], m[1]))
+            sim, first = matches[0]
+            related = sorted({m[1] for m in matches})
+            others = f" (and {len(related) - 1} more)" if len(related) > 1 else ""
+            yield self.diagnostic(
+                ctx.path,
+                line,
+                f"answer nearly copies line {first}{others}: Jaccard {sim:.2f} of word 3-grams "
+                f"(flag >= {threshold:g})",
+                related=related,
+            )
+
+
+class EvalLeakage(CrossRule):
+    """
+    ## What it does
+    With an eval file (`intone lint train.jsonl --eval eval.jsonl`, or `eval = "..."` in
+    config), reports eval examples whose prompt is identical or near-identical to a training
+    prompt, after normalisation (case, punctuation, apostrophes and whitespace ignored).
+    Near-identical means a Jaccard similarity of word pairs of at least `threshold`. Reported
+    on the eval file's line, with the training line as `related`.
+
+    ## Why is this bad?
+    An eval prompt the model was trained on measures memory, not generalisation: the eval
+    looks good while the model may fail on anything new.
+
+    ## Example
+    eval line 6: "tell me a story about a fox and old friends" — training line 37 has "Tell me a
+    story about a fox and old friends."
+
+    ## Use instead
+    Write fresh eval prompts, or move the leaked examples out of the training file.
+
+    ## Options
+    - `threshold` (float, default 0.8): Jaccard similarity of normalised word pairs at which prompts count as near-identical.
+    """
+
+    code = "IN500"
+    name = "eval-leakage"
+    severity = "error"
+    summary = "Eval prompt is identical or near-identical to a training prompt"
+    fix_hint = "Write a fresh eval prompt, or move this example out of the training file."
+    options = (
+        Option("threshold", 0.8, "Jaccard similarity of word pairs at which prompts are near-identical."),
+    )
+
+    def check_cross(
+        self, train: DatasetProfile, evaluation: DatasetProfile, ctx: LintContext
+    ) -> Iterator[Diagnostic]:
+        from intone.lint.similarity import near_duplicate_pairs, words
+
+        train_texts, train_lines = _prompt_texts(train)
+        eval_texts, eval_lines = _prompt_texts(evaluation)
+        if not train_texts or not eval_texts:
+            return
+        exact: dict[str, int] = {}
+        for text, line in zip(train_texts, train_lines, strict=True):
+            exact.setdefault(" ".join(words(text)), line)
+        threshold = self.opt["threshold"]
+        found: dict[int, tuple[float, int]] = {}
+        for text, line in zip(eval_texts, eval_lines, strict=True):
+            key = " ".join(words(text))
+            if key and key in exact and line not in found:
+                found[line] = (1.0, exact[key])
+        n_train = len(train_texts)
+        pairs = near_duplicate_pairs(train_texts + eval_texts, threshold, k=2)
+        for later, earlier, sim in pairs:
+            if later < n_train or earlier >= n_train:
+                continue  # train-train or eval-eval
+            eval_line = eval_lines[later - n_train]
+            train_line = train_lines[earlier]
+            if eval_line not in found or sim > found[eval_line][0]:
+                found[eval_line] = (sim, train_line)
+        prompt_of = {ex.line: ex.prompt for ex in evaluation.examples}
+        for line, (sim, train_line) in sorted(found.items()):
+            prompt = prompt_of[line]
+            shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+            how = (
+                "identical (after normalisation)"
+                if sim >= 1.0
+                else f"near-identical (Jaccard {sim:.2f} of word pairs)"
+            )
+            yield self.diagnostic(
+                ctx.path,
+                line,
+                f"eval prompt {shown!r} is {how} to the training prompt on {train.path}:{train_line}",
+                related=(train_line,),
+            )
+
+
+def _prompt_texts(profile: DatasetProfile) -> tuple[list[str], list[int]]:
+    """Each example's user turns joined, plus, for multi-turn examples, each user turn of three
+    or more words on its own (a leaked opening turn is a leak too), with the example's line."""
+    texts: list[str] = []
+    lines: list[int] = []
+    for ex in profile.examples:
+        if not ex.prompt:
+            continue
+        texts.append(ex.prompt)
+        lines.append(ex.line)
+        turns = ex.prompt.split("\n")
+        if len(turns) > 1:
+            for turn in turns:
+                if len(turn.split()) >= 3:
+                    texts.append(turn)
+                    lines.append(ex.line)
+    return texts, lines

@@ -1,0 +1,116 @@
+"""sample, chat and merge on a tiny model trained to answer one phrase."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from intone.cli import main
+from tests.train.conftest import write_jsonl
+
+pytestmark = pytest.mark.timeout(300)
+REPLY = "Well, petal!"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model) -> Path:
+    folder = tmp_path_factory.mktemp("sample")
+    prompts = ["Say a", "Say b", "Hi", "Hello there", "How are you?", "What now", "Tell me", "Go on"]
+    records = [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": REPLY}]}
+               for p in prompts]
+    data = write_jsonl(folder / "const.jsonl", records)
+    run = folder / "run"
+    code = main(["train", str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "40",
+                 "--lr", "1e-2", "--val-fraction", "0"])
+    assert code == 0
+    return run
+
+
+def test_sample_uses_the_template_and_stops_at_end_of_turn(trained, capsys):
+    # Greedy: the tuned model says its phrase, then <end_of_turn>; without the stop it would ramble
+    # on to --max-new-tokens.
+    assert main(["sample", str(trained), "--prompt", "Say q", "--temperature", "0", "--max-new-tokens", "80"]) == 0
+    assert capsys.readouterr().out == REPLY + "\n"
+
+
+def test_generate_stops_on_end_of_turn_and_prints_no_template_tokens(trained):
+    from intone.train.sample import GenerationOptions, generate, load_for_generation
+
+    loaded = load_for_generation(trained, None, "cpu")
+    assert loaded.stop_ids == [106, 1]  # <end_of_turn>, <eos>
+    calls = []
+    original = loaded.model.generate
+
+    def spy(**kwargs):
+        out = original(**kwargs)
+        calls.append(out[0, kwargs["input_ids"].shape[1]:].tolist())
+        return out
+
+    loaded.model.generate = spy
+    text = generate(loaded, (("user", "Hello there"),), GenerationOptions(temperature=0, max_new_tokens=80))
+    assert text == REPLY
+    assert calls[0][-1] == 106 and len(calls[0]) == len(REPLY) + 1  # stopped right at <end_of_turn>
+    sampled = generate(loaded, (("user", "Hi"),), GenerationOptions(temperature=0.8, seed=3, max_new_tokens=20))
+    assert "<start_of_turn>" not in sampled and "<end_of_turn>" not in sampled
+
+
+def test_base_shows_the_untuned_answer_beside(trained, capsys):
+    assert main(["sample", str(trained), "--prompt", "Hi", "--base", "--temperature", "0",
+                 "--max-new-tokens", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("> Hi\n[tuned]\nWell, petal!\n[base]\n")
+    assert out.split("[base]\n")[1].strip() != REPLY
+
+
+def test_prompts_file_and_bad_lines(trained, tmp_path, capsys):
+    prompts = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "Hi"}, {"messages": [{"role": "user", "content": "Go"}]}])
+    assert main(["sample", str(trained), "--prompts", str(prompts), "--temperature", "0"]) == 0
+    assert capsys.readouterr().out.count(REPLY) == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "Hi"}\n{"nope": 1}\n')
+    assert main(["sample", str(trained), "--prompts", str(bad)]) == 2
+    assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+def test_chat_reads_turns_from_stdin(trained, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hello\nHow are you?\n/reset\nHi\n/quit\nnever read\n"))
+    assert main(["chat", str(trained), "--temperature", "0", "--max-new-tokens", "40"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Turn 2 sees a two-turn history (never trained on); after /reset the history is one turn again.
+    assert len(lines) == 3 and lines[0] == REPLY and lines[2] == REPLY
+    assert "<end_of_turn>" not in lines[1]
+
+
+def test_merge_writes_full_weights_that_match_the_adapter(trained, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from intone.train.sample import load_for_generation
+
+    out = tmp_path / "merged"
+    assert main(["merge", str(trained), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"} <= names
+    assert not any("adapter" in n for n in names)
+    merged = AutoModelForCausalLM.from_pretrained(str(out)).eval()
+    tuned = load_for_generation(trained, None, "cpu").model
+    ids = torch.tensor([[2, 105, 150, 160, 106, 107, 105, 151]])
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, tuned(ids).logits, atol=1e-4)
+    assert main(["merge", str(trained), "--out", str(out)]) == 2  # never overwrites
+
+
+def test_sample_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["sample", str(tmp_path), "--prompt", "Hi"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_config_toml_of_a_run_round_trips(trained):
+    from intone.train.sample import run_config
+
+    cfg = run_config(trained)
+    assert cfg.max_steps == 40 and cfg.lr == 1e-2 and cfg.val_fraction == 0
+    assert json.loads((trained / "manifest.json").read_text())["model"]["id"] == cfg.model

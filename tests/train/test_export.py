@@ -1,0 +1,69 @@
+"""`intone export`: seeded, leakage-free splits in the messages format."""
+
+from __future__ import annotations
+
+import json
+
+from intone.cli import main
+from tests.train.conftest import write_jsonl
+
+
+def read(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def records(n):
+    out = []
+    for i in range(n):
+        prompt = f"Question {i % 15}?"  # 15 distinct prompts, several answers each
+        if i % 7 == 0:
+            prompt = "  question " + f"{i % 15}?".upper()  # same prompt, other case and spacing
+        out.append({"id": i, "tags": ["t"], "messages": [{"role": "user", "content": prompt},
+                                                         {"role": "assistant", "content": f"Answer {i}."}]})
+    return out
+
+
+def users(rows):
+    return {" ".join(m["content"].lower().split()) for r in rows for m in r["messages"] if m["role"] == "user"}
+
+
+def test_splits_are_leakage_free_seeded_and_complete(tmp_path, capsys):
+    data = write_jsonl(tmp_path / "d.jsonl", records(60))
+    out = tmp_path / "out"
+    assert main(["export", str(data), "--to", str(out), "--valid-fraction", "0.2", "--test-fraction", "0.2",
+                 "--seed", "7"]) == 0
+    train, valid, test = (read(out / f"{s}.jsonl") for s in ("train", "valid", "test"))
+    assert len(train) + len(valid) + len(test) == 60
+    assert valid and test
+    assert not users(train) & users(valid) and not users(train) & users(test) and not users(valid) & users(test)
+    assert all(set(r) == {"messages"} for r in train + valid + test)  # the chat format trainers read
+    first = (out / "valid.jsonl").read_bytes()
+    assert main(["export", str(data), "--to", str(tmp_path / "again"), "--valid-fraction", "0.2",
+                 "--test-fraction", "0.2", "--seed", "7"]) == 0
+    assert (tmp_path / "again" / "valid.jsonl").read_bytes() == first
+    assert main(["export", str(data), "--to", str(tmp_path / "other"), "--valid-fraction", "0.2",
+                 "--test-fraction", "0.2", "--seed", "8"]) == 0
+    assert (tmp_path / "other" / "valid.jsonl").read_bytes() != first
+    assert "exported 60 records" in capsys.readouterr().out
+
+
+def test_no_test_file_by_default_and_pinned_splits(tmp_path):
+    rows = records(20)
+    rows[3]["split"] = "valid"
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    out = tmp_path / "out"
+    assert main(["export", str(data), "--to", str(out)]) == 0
+    assert not (out / "test.jsonl").exists()
+    assert rows[3]["messages"] in [r["messages"] for r in read(out / "valid.jsonl")]
+
+
+def test_conflicting_pins_and_lint_errors_are_refused(tmp_path, capsys):
+    rows = records(20)
+    rows[0]["split"], rows[15]["split"] = "train", "valid"  # same prompt (i % 15 == 0)
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    assert main(["export", str(data), "--to", str(tmp_path / "o")]) == 2
+    assert "pin different splits" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [\n')
+    assert main(["export", str(bad), "--to", str(tmp_path / "o2")]) == 1
+    assert "--force" in capsys.readouterr().err

@@ -14,6 +14,7 @@ not part of a word, so "Hello, world!" and "hello world" have the same shingles)
 from __future__ import annotations
 
 import string
+import zlib
 from collections.abc import Hashable, Sequence
 from itertools import count
 
@@ -23,7 +24,10 @@ import numpy as np
 _PUNCT = (
     "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
 )
-_WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT}, "'": None, "\u2019": None, "\u2018": None})
+_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x1d\x1e\x1f\x85"
+_WORD_TABLE = str.maketrans(
+    {**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None}
+)
 
 
 def words(text: str) -> list[str]:
@@ -146,43 +150,57 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
+_SENTINEL = "\x00\x01\x00"
+_SENTINEL_CRC = zlib.crc32(_SENTINEL.encode())
+
+
 def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every text's shingles, concatenated, and offsets (len(texts) + 1).
 
     Text i's shingle hashes are `hashes[offsets[i]:offsets[i + 1]]` (possibly repeated, when a
-    shingle occurs twice). Equal shingles within one call get equal hashes.
+    shingle occurs twice). Equal shingles always get equal hashes (words are hashed with CRC-32,
+    so results do not depend on the process).
     """
-    vocab: dict[str, int] = {}
-    flat_ids: list[int] = []
-    n_words = []
-    ids = count()
-    table = _WORD_TABLE
-    for text in texts:
-        ws = text.lower().translate(table).split()
-        n_words.append(len(ws))
-        # setdefault(word, next id): a new word takes a fresh id, a known word keeps its own.
-        flat_ids.extend(map(vocab.setdefault, ws, ids))
-    flat = np.array(flat_ids, dtype=np.uint64)
-    lengths = np.array(n_words, dtype=np.int64)
+    # One pass over all texts at once: C-level lower/translate/split, then a deterministic
+    # 32-bit hash (CRC-32) per word. A sentinel word marks where each text ends.
+    if not texts:
+        return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
+    joined = f" {_SENTINEL} ".join(texts) + f" {_SENTINEL}"
+    tokens = joined.lower().translate(_WORD_TABLE).encode("utf-8", "surrogatepass").split()
+    hashed = np.fromiter(map(zlib.crc32, tokens), dtype=np.uint64, count=len(tokens))
+    is_end = hashed == np.uint64(_SENTINEL_CRC)
+    ends_at = np.flatnonzero(is_end)
+    lengths = np.diff(np.concatenate(([-1], ends_at))) - 1
+    flat = hashed[~is_end]
     total = flat.size
-    if total == 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(len(texts) + 1, dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     ends = starts + lengths
-    pos = np.arange(total)
-    end_of = np.repeat(ends, lengths)
-    start_of = np.repeat(starts, lengths)
-    len_of = np.repeat(lengths, lengths)
-    h = np.zeros(total, dtype=np.uint64)
-    for j in range(k):
-        idx = pos + j
-        inside = idx < end_of
-        part = np.where(inside, flat[np.minimum(idx, total - 1)], _PAD)
-        h = h * np.uint64(0x9E3779B97F4A7C15) + part + np.uint64(1)
-    keep = (pos + k - 1 < end_of) | ((pos == start_of) & (len_of < k))
-    hashes = _mix(h[keep])
     per_text = np.where(lengths >= k, lengths - k + 1, np.minimum(lengths, 1))
     offsets = np.concatenate(([0], np.cumsum(per_text))).astype(np.int64)
+    hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    one = np.uint64(1)
+    # Texts of at least k words: every window of k consecutive words inside the text.
+    if total >= k:
+        h = np.zeros(total - k + 1, dtype=np.uint64)
+        for j in range(k):
+            h = h * mult + flat[j : total - k + 1 + j] + one
+        long_text = lengths >= k
+        inc = np.bincount(starts[long_text], minlength=total + 1)
+        dec = np.bincount(ends[long_text] - k + 1, minlength=total + 1)
+        inside = (np.cumsum(inc - dec) > 0)[: total - k + 1]
+        long_slots = np.ones(hashes.size, dtype=bool)
+        short_text = (lengths > 0) & (lengths < k)
+        long_slots[offsets[:-1][short_text]] = False
+        hashes[long_slots] = _mix(h[inside])
+    # Shorter texts: the whole text, padded, is one shingle.
+    short = np.flatnonzero((lengths > 0) & (lengths < k))
+    if short.size:
+        h = np.zeros(short.size, dtype=np.uint64)
+        for j in range(k):
+            part = np.where(j < lengths[short], flat[np.minimum(starts[short] + j, total - 1)], _PAD)
+            h = h * mult + part + one
+        hashes[offsets[short]] = _mix(h)
     return hashes, offsets
 
 

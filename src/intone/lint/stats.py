@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 TOKEN_SAMPLE = 2000
 """Answers tokenized for token-length statistics (evenly spaced when there are more)."""
-STYLE_SAMPLE = 10_000
+STYLE_SAMPLE = 4000
 """Answers given stylometric features (evenly spaced when there are more)."""
 _EDGE_STRIP = ".,!?;:\"'()[]{}*_-—–…“”‘’`~"
 

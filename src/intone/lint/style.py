@@ -122,6 +122,10 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+\S", re.MULTILINE)
 _MD_OTHER = re.compile(r"^\s*#{1,6}\s|\*\*[^*\n]+\*\*|__[^_\n]+__|`[^`\n]+`", re.MULTILINE)
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_CAPS = re.compile(r"(?<![^\W\d_])[^\W\d_a-z]{2,}(?![^\W\d_])")
+_ENDS_SENTENCE = re.compile(r"[.!?…]\W*$")
+# Cheap pre-check: every stock phrase starts with one of these letters pairs' words.
+_STOCK_HINT = re.compile("|".join(sorted({re.escape(p.split()[0]) for p in STOCK_PHRASES})))
 _DASHES = re.compile(r"—|–|--|\.\.\.|…")
 
 
@@ -174,25 +178,27 @@ class AnswerStyle:
 
 def answer_style(text: str) -> AnswerStyle:
     """Features of one answer. Rates are per 100 words; `function_distance` is filled later."""
-    toks = _WORD.findall(text)
-    n = len(toks)
+    low = text.lower().replace("’", "'")
+    lower = _WORD.findall(low)
+    n = len(lower)
     per100 = 100.0 / n if n else 0.0
-    lower = [t.lower().replace("’", "'") for t in toks]
     counts = Counter(lower)
-    sentences = max(
-        1, len(_SENTENCE_END.findall(text.strip())) + (0 if re.search(r"[.!?…]\W*$", text) else 1)
-    )
+    sentences = max(1, len(_SENTENCE_END.findall(text.strip())) + (0 if _ENDS_SENTENCE.search(text) else 1))
     function_counts = [0] * len(FUNCTION_WORDS)
+    contractions = first = second = 0
     for word, c in counts.items():
         i = _FUNCTION_INDEX.get(word)
         if i is not None:
             function_counts[i] = c
-    caps = sum(1 for t in toks if len(t) >= 2 and t.isupper())
-    contractions = sum(c for w, c in counts.items() if "'" in w)
-    first = sum(c for w, c in counts.items() if w in _FIRST)
-    second = sum(c for w, c in counts.items() if w in _SECOND)
+        if "'" in word:
+            contractions += c
+        if word in _FIRST:
+            first += c
+        elif word in _SECOND:
+            second += c
+    caps = len(_CAPS.findall(text))
     window = lower[:TTR_WINDOW]
-    stock = tuple(dict.fromkeys(m.group(1) for m in _STOCK_RE.finditer(text.lower().replace("’", "'"))))
+    stock = tuple(dict.fromkeys(_STOCK_RE.findall(low))) if _STOCK_HINT.search(low) else ()
     list_lines = len(_LIST_LINE.findall(text))
     md_other = len(_MD_OTHER.findall(text))
     values = {
@@ -207,7 +213,7 @@ def answer_style(text: str) -> AnswerStyle:
         "first_person": first * per100,
         "second_person": second * per100,
         "function_distance": 0.0,
-        "word_letters": (sum(len(t) for t in toks) / n) if n else 0.0,
+        "word_letters": (sum(map(len, lower)) / n) if n else 0.0,
         "type_token": (len(set(window)) / len(window)) if window else 0.0,
         "markdown": 1.0 if (list_lines >= 2 or md_other) else 0.0,
         "emoji": len(_EMOJI.findall(text)) * per100,

@@ -17,12 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from intone.config import Settings  # noqa: E402
-from intone.lint.context import LintContext  # noqa: E402
-from intone.lint.engine import Linter  # noqa: E402
-from intone.lint.rules import RULES  # noqa: E402
-from intone.lint.stats import DatasetProfile  # noqa: E402
-from intone.lint.tokens import TiktokenCounter  # noqa: E402
+from intone.config import Settings
+from intone.lint.context import LintContext
+from intone.lint.engine import Linter
+from intone.lint.rules import RULES
+from intone.lint.stats import DatasetProfile
+from intone.lint.tokens import TiktokenCounter
 
 VOICE_RULES = (
     "near-duplicate",

@@ -25,9 +25,7 @@ _PUNCT = (
     "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
 )
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x1d\x1e\x1f\x85"
-_WORD_TABLE = str.maketrans(
-    {**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None}
-)
+_WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None})
 
 
 def words(text: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -569,7 +568,7 @@ class CatchphraseImbalance(DatasetRule):
 
     def _frequent_ngrams(self, profile, ctx, positions, texts, sample_note) -> Iterator[Diagnostic]:
         answers = profile.answers()
-        limit = self.opt["max-share"] * len(texts)
+        limit = max(self.opt["max-share"] * len(texts), 2)  # and in at least 3 answers
         min_n = max(1, self.opt["min-n"])
         doc_freq: Counter[tuple[str, ...]] = Counter()
         edge_freq: Counter[tuple[str, ...]] = Counter()

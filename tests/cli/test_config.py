@@ -92,6 +92,9 @@ def test_per_file_ignores(project: Path) -> None:
     done = intone("lint", "--no-cache", "--format", "json", "legacy/old.jsonl", "data/set.jsonl", cwd=project)
     paths = [d["path"] for d in json.loads(done.stdout)["diagnostics"]]
     assert paths == ["data/set.jsonl"]
+    # patterns are relative to the config's folder, whatever the working directory
+    done = intone("lint", "--no-cache", "--format", "json", "old.jsonl", cwd=project / "legacy")
+    assert json.loads(done.stdout)["diagnostics"] == []
     (project / "intone.toml").write_text('select = ["IN1"]\n[per-file-ignores]\n"set.jsonl" = ["IN103"]\n', "utf-8")
     assert names(lint(project)) == []
 

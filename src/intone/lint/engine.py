@@ -109,8 +109,9 @@ class Linter:
 
     def rules_for(self, path: str) -> list[Rule]:
         names = set(self._selected)
+        candidates = {path, os.path.basename(path), _relative_to(path, self.settings.root)}
         for pattern, ignored in self.settings.per_file_ignores.items():
-            if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+            if any(fnmatch.fnmatch(c, pattern) for c in candidates):
                 names -= self._select(ignored, [])
         return [rule(self._options.get(rule.name)) for rule in self.registry if rule.name in names]
 
@@ -121,9 +122,7 @@ class Linter:
         with open(path, "rb", buffering=1 << 20) as stream:
             return self.lint_stream(stream, display, progress=progress)
 
-    def lint_stream(
-        self, stream: BinaryIO, display: str, *, progress: Progress | None = None
-    ) -> FileReport:
+    def lint_stream(self, stream: BinaryIO, display: str, *, progress: Progress | None = None) -> FileReport:
         return self.lint_lines(read_jsonl(_Counting(stream, progress) if progress else stream), display)
 
     def lint_lines(self, lines: Iterable[Line], display: str) -> FileReport:
@@ -171,6 +170,14 @@ class Linter:
         eval_report.diagnostics = sorted(eval_report.diagnostics + found, key=Diagnostic.sort_key)
         files = [f for f in result.files if f.path != display]
         return LintResult(files + [eval_report])
+
+
+def _relative_to(path: str, root: Path) -> str:
+    """The path relative to the config's folder, as per-file-ignores patterns are written."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 class _Counting:

@@ -49,10 +49,17 @@ class TooLong(RecordRule):
         messages = [(m.role, m.content) for m in line.record.messages]
         if ctx.counter.upper_bound(messages) <= limit:
             return  # cheap bound: no need to tokenize
-        count = ctx.counter.count_conversation(messages)
+        # A 10 MB turn would take seconds to tokenize; a prefix already proves it is too long.
+        cap = 64 * limit
+        capped = [(role, text[:cap]) for role, text in messages]
+        was_capped = any(len(text) > cap for _, text in messages)
+        count = ctx.counter.count_conversation(capped)
+        if was_capped and count <= limit:
+            count, was_capped = ctx.counter.count_conversation(messages), False
         if count > limit:
+            amount = f"at least {count}" if was_capped else f"{count}"
             yield self.diagnostic(
                 ctx.path,
                 line.number,
-                f"{count} tokens ({ctx.counter.name}), over max-tokens {limit}",
+                f"{amount} tokens ({ctx.counter.name}), over max-tokens {limit}",
             )

@@ -82,8 +82,9 @@ class EvalLeakage(CrossRule):
     With an eval file (`intone lint train.jsonl --eval eval.jsonl`, or `eval = "..."` in
     config), reports eval examples whose prompt is identical or near-identical to a training
     prompt, after normalisation (case, punctuation, apostrophes and whitespace ignored).
-    Near-identical means a Jaccard similarity of word pairs of at least `threshold`. Reported
-    on the eval file's line, with the training line as `related`.
+    Near-identical means one word added or removed (prompts of 4+ words), or a Jaccard
+    similarity of word pairs of at least `threshold`. Each user turn of a multi-turn example
+    is compared too. Reported on the eval file's line, with the training line as `related`.
 
     ## Why is this bad?
     An eval prompt the model was trained on measures memory, not generalisation: the eval
@@ -99,6 +100,9 @@ class EvalLeakage(CrossRule):
     ## Options
     - `threshold` (float, default 0.8): Jaccard similarity of normalised word pairs at which prompts count as near-identical.
     """
+
+    MIN_WORDS_ONE_WORD = 4
+    """Prompts this long or longer also match a training prompt one word longer or shorter."""
 
     code = "IN500"
     name = "eval-leakage"
@@ -118,15 +122,34 @@ class EvalLeakage(CrossRule):
         eval_texts, eval_lines = _prompt_texts(evaluation)
         if not train_texts or not eval_texts:
             return
-        exact: dict[str, int] = {}
+        exact: dict[tuple[str, ...], int] = {}
+        minus_one: dict[tuple[str, ...], int] = {}  # train prompts with one word left out
         for text, line in zip(train_texts, train_lines, strict=True):
-            exact.setdefault(" ".join(words(text)), line)
+            key = tuple(words(text))
+            exact.setdefault(key, line)
+            if len(key) >= self.MIN_WORDS_ONE_WORD:
+                for i in range(len(key)):
+                    minus_one.setdefault(key[:i] + key[i + 1 :], line)
         threshold = self.opt["threshold"]
-        found: dict[int, tuple[float, int]] = {}
+        # eval line -> (rank, training line, how); identical beats one word apart beats Jaccard.
+        found: dict[int, tuple[float, int, str]] = {}
         for text, line in zip(eval_texts, eval_lines, strict=True):
-            key = " ".join(words(text))
-            if key and key in exact and line not in found:
-                found[line] = (1.0, exact[key])
+            key = tuple(words(text))
+            if not key:
+                continue
+            if key in exact:
+                found[line] = (3.0, exact[key], "is identical (after normalisation) to")
+                continue
+            if line in found or len(key) + 1 < self.MIN_WORDS_ONE_WORD:
+                continue
+            if key in minus_one:  # eval = train with a word removed
+                found[line] = (2.0, minus_one[key], "is one word short of")
+            elif len(key) >= self.MIN_WORDS_ONE_WORD:
+                for i in range(len(key)):  # eval = train with a word added
+                    hit = exact.get(key[:i] + key[i + 1 :])
+                    if hit is not None:
+                        found[line] = (2.0, hit, "has one word more than")
+                        break
         n_train = len(train_texts)
         pairs = near_duplicate_pairs(train_texts + eval_texts, threshold, k=2)
         for later, earlier, sim in pairs:
@@ -135,20 +158,19 @@ class EvalLeakage(CrossRule):
             eval_line = eval_lines[later - n_train]
             train_line = train_lines[earlier]
             if eval_line not in found or sim > found[eval_line][0]:
-                found[eval_line] = (sim, train_line)
+                found[eval_line] = (
+                    sim,
+                    train_line,
+                    f"is near-identical (Jaccard {sim:.2f} of word pairs) to",
+                )
         prompt_of = {ex.line: ex.prompt for ex in evaluation.examples}
-        for line, (sim, train_line) in sorted(found.items()):
+        for line, (_rank, train_line, how) in sorted(found.items()):
             prompt = prompt_of[line]
             shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
-            how = (
-                "identical (after normalisation)"
-                if sim >= 1.0
-                else f"near-identical (Jaccard {sim:.2f} of word pairs)"
-            )
             yield self.diagnostic(
                 ctx.path,
                 line,
-                f"eval prompt {shown!r} is {how} to the training prompt on {train.path}:{train_line}",
+                f"eval prompt {shown!r} {how} the training prompt on {train.path}:{train_line}",
                 related=(train_line,),
             )
 

@@ -161,12 +161,14 @@ class StyleDrift(DatasetRule):
     emoji; and stock assistant phrases ("Certainly", "I hope this helps"). Each feature is
     scaled robustly (median and MAD over the dataset, with a floor per feature). An answer is
     reported, on its line, when at least `min-features` features deviate by `min-z` or more and
-    its three largest deviations (each capped at 6) add up to `min-score`.
+    its three largest deviations (each capped at 6) add up to `min-score`; inside a stretch
+    found drifting along file order (below), an answer is also reported when it moves at least
+    one robust unit in the drift's direction on two of the drift's features.
 
     It also looks for drift along file order: it splits the file into blocks and reports, once
     for the dataset, a contiguous stretch whose mean feature values differ from the rest's on
-    at least `min-drift-features` features, by at least one robust unit and with a t-statistic
-    of at least 4.5.
+    at least `min-drift-features` features, by at least 0.6 robust units and with a Welch
+    t-statistic of at least 5.
 
     Files with more than 4,000 answers are judged on an evenly spaced sample of 4,000.
 
@@ -205,6 +207,12 @@ class StyleDrift(DatasetRule):
         Option("min-drift-features", 3, "Features that must differ for a file-order drift."),
     )
     CAP = 6.0
+    DRIFT_EFFECT = 0.6
+    """File-order drift: smallest mean difference of a feature, in robust units."""
+    DRIFT_T = 5.0
+    """File-order drift: smallest Welch t-statistic of that difference."""
+    ALONG_Z = 1.0
+    """Inside a drifted stretch: |z| an answer needs on a drift feature, in the drift's direction."""
     REF_MIN_WORDS = 12
     """Answers of at least this many words define the typical voice."""
 
@@ -222,7 +230,7 @@ class StyleDrift(DatasetRule):
         positions, styles, fprofile = profile.styles()
         answers = profile.answers()
         min_words = self.opt["min-words"]
-        drift, drifted = self._file_order_drift(profile, positions, styles)
+        drift, drifted, drift_features = self._file_order_drift(profile, positions, styles)
         reference = [s for s in styles if s.words >= self.REF_MIN_WORDS]
         judged = [(p, s) for p, s in zip(positions, styles, strict=True) if s.words >= min_words]
         if len(judged) >= self.opt["min-answers"] and len(reference) >= self.opt["min-answers"]:
@@ -247,34 +255,45 @@ class StyleDrift(DatasetRule):
             best: dict[int, tuple[float, list[tuple[float, Feature]], AnswerStyle]] = {}
             for pos, style in judged:
                 score, devs = self._score(ref.z(style))
+                line = answers[pos][0]
+                if pos in drifted and (len(devs) < self.opt["min-features"] or score < self.opt["min-score"]):
+                    # Inside a stretch that drifts as a whole, an answer that moves the same way
+                    # on at least two of the drift's features belongs to it.
+                    z = ref.z(style)
+                    along = [
+                        (abs(z[f.key]), f) for f, sign in drift_features if z[f.key] * sign >= self.ALONG_Z
+                    ]
+                    if len(along) >= 2:
+                        best[line] = (-1.0, sorted(along, key=lambda d: -d[0]), style)
+                    continue
                 if len(devs) < self.opt["min-features"] or score < self.opt["min-score"]:
                     continue
-                line = answers[pos][0]
                 if line not in best or score > best[line][0]:
                     best[line] = (score, devs, style)
-            for line, (_score, devs, style) in sorted(best.items()):
+            for line, (score, devs, style) in sorted(best.items()):
                 fw = top_function_differences(style, fprofile)
                 parts = [describe(f, style.values[f.key], ref.center[f.key], style, fw) for _d, f in devs[:4]]
+                where = "; like the drifted stretch around it" if score < 0 else ""
                 yield self.diagnostic(
                     ctx.path,
                     line,
-                    f"voice differs from the rest ({style.words} words): {'; '.join(parts)}",
+                    f"voice differs from the rest ({style.words} words): {'; '.join(parts)}{where}",
                 )
         if drift is not None:
             yield drift
 
     def _file_order_drift(
         self, profile: DatasetProfile, positions: list[int], styles: list[AnswerStyle]
-    ) -> tuple[Diagnostic | None, set[int]]:
+    ) -> tuple[Diagnostic | None, set[int], list[tuple[Feature, float]]]:
         """The strongest stretch along file order in another voice: (diagnostic, its answer
-        positions), or (None, empty set)."""
+        positions, [(feature, direction)]), or (None, empty set, [])."""
         from intone.lint.style import FEATURES, RobustScale
 
         answers = profile.answers()
         chosen = [(p, s) for p, s in zip(positions, styles, strict=True) if s.words >= self.REF_MIN_WORDS]
         n = len(chosen)
         if n < 30:
-            return None, set()
+            return None, set(), []
         ref = RobustScale.fit([s for _p, s in chosen])
         import numpy as np
 
@@ -302,17 +321,20 @@ class StyleDrift(DatasetRule):
                 t = np.where(
                     se > 0, np.abs(effect) / np.where(se > 0, se, 1), np.where(effect != 0, np.inf, 0)
                 )
-                hits = np.flatnonzero((np.abs(effect) >= 1.0) & (t >= 4.5))
+                hits = np.flatnonzero((np.abs(effect) >= self.DRIFT_EFFECT) & (t >= self.DRIFT_T))
                 if hits.size >= self.opt["min-drift-features"]:
                     strength = float(np.minimum(t[hits], 1e6).sum())
                     if best is None or strength > best[0]:
-                        found = sorted(((float(t[i]), FEATURES[i]) for i in hits), key=lambda f: -f[0])
+                        found = sorted(
+                            ((float(t[i]), FEATURES[i], float(np.sign(effect[i]))) for i in hits),
+                            key=lambda f: -f[0],
+                        )
                         best = (strength, lo, hi, found)
         if best is None:
-            return None, set()
+            return None, set(), []
         _strength, lo, hi, found = best
         parts = []
-        for _t, feat in found[:4]:
+        for _t, feat, _sign in found[:4]:
             inside = [s.values[feat.key] for _p, s in chosen[lo:hi]]
             outside = [s.values[feat.key] for _p, s in chosen[:lo] + chosen[hi:]]
             parts.append(_compare(feat, inside, outside))
@@ -321,14 +343,18 @@ class StyleDrift(DatasetRule):
         share = (hi - lo) / n
         where = "the end" if hi == n else "the start" if lo == 0 else "the middle"
         stretch = {p for p, _s in chosen[lo:hi]}
-        return self.diagnostic(
-            profile.path,
-            None,
-            f"lines {first_line}–{last_line} ({_pct(share)} of judged answers, at {where} of the file) "
-            f"read differently from the rest: {'; '.join(parts)}",
-            fix="Re-read that stretch: rewrite it in the persona's voice or drop it.",
-            related=(first_line, last_line),
-        ), stretch
+        return (
+            self.diagnostic(
+                profile.path,
+                None,
+                f"lines {first_line}–{last_line} ({_pct(share)} of judged answers, at {where} of the file) "
+                f"read differently from the rest: {'; '.join(parts)}",
+                fix="Re-read that stretch: rewrite it in the persona's voice or drop it.",
+                related=(first_line, last_line),
+            ),
+            stretch,
+            [(feat, sign) for _t, feat, sign in found],
+        )
 
 
 def _compare(feat: Feature, inside: list[float], outside: list[float]) -> str:

@@ -17,11 +17,48 @@ from intone.lint.similarity import (
     words,
 )
 
-VOCAB = (
-    "tide lantern rope harbour gull fog keeper knot anchor storm biscuit sail wave shell pebble "
-    "compass starboard driftwood whistle barnacle lighthouse beacon squall current reef moon kettle "
-    "blanket story tickle sunrise puddle cloud thunder ribbon button pocket marble otter heron"
-).split()
+VOCAB = [
+    "tide",
+    "lantern",
+    "rope",
+    "harbour",
+    "gull",
+    "fog",
+    "keeper",
+    "knot",
+    "anchor",
+    "storm",
+    "biscuit",
+    "sail",
+    "wave",
+    "shell",
+    "pebble",
+    "compass",
+    "starboard",
+    "driftwood",
+    "whistle",
+    "barnacle",
+    "lighthouse",
+    "beacon",
+    "squall",
+    "current",
+    "reef",
+    "moon",
+    "kettle",
+    "blanket",
+    "story",
+    "tickle",
+    "sunrise",
+    "puddle",
+    "cloud",
+    "thunder",
+    "ribbon",
+    "button",
+    "pocket",
+    "marble",
+    "otter",
+    "heron",
+]
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -164,8 +201,6 @@ def test_batch_skip_and_tiny_inputs() -> None:
 def test_batch_agrees_with_brute_force(texts: list[str]) -> None:
     found = {(a, b) for a, b, _ in near_duplicate_pairs(texts, 0.7)}
     sets = [shingles(t) for t in texts]
-    truth = {
-        (i, j) for i in range(len(texts)) for j in range(i) if jaccard(sets[i], sets[j]) >= 0.7
-    }
+    truth = {(i, j) for i in range(len(texts)) for j in range(i) if jaccard(sets[i], sets[j]) >= 0.7}
     # LSH may in principle miss a pair, but never reports a false one.
     assert found <= truth

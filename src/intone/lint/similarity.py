@@ -16,6 +16,7 @@ from __future__ import annotations
 import string
 import zlib
 from collections.abc import Hashable, Sequence
+from functools import lru_cache
 from itertools import count
 
 import numpy as np
@@ -49,12 +50,26 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+@lru_cache(maxsize=32)
 def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) for LSH, tuned well below `threshold` so borderline pairs are found: the
-    candidates are verified exactly, so extra candidates cost a little time, never a result."""
-    from datasketch.lsh import _optimal_param
+    candidates are verified exactly, so extra candidates cost a little time, never a result.
 
-    return _optimal_param(max(0.05, threshold - 0.2), num_perm, 0.3, 0.7)
+    Minimises 0.3 x P(false positive) + 0.7 x P(false negative), integrated over similarity
+    (datasketch's criterion; computed here because importing datasketch takes a second).
+    """
+    t = max(0.05, threshold - 0.2)
+    steps = 200
+    grid = [(i + 0.5) / steps for i in range(steps)]
+    best, best_err = (1, 1), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = sum(1 - (1 - x**r) ** b for x in grid if x < t) / steps
+            fn = sum((1 - x**r) ** b for x in grid if x >= t) / steps
+            err = 0.3 * fp + 0.7 * fn
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
 
 
 class NearDuplicateIndex:

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 
 TOKEN_SAMPLE = 2000
 """Answers tokenized for token-length statistics (evenly spaced when there are more)."""
-STYLE_SAMPLE = 4000
+STYLE_SAMPLE = 2000
 """Answers given stylometric features (evenly spaced when there are more)."""
+EDGE_SAMPLE = 20_000
+"""Answers whose first and last words are counted (evenly spaced when there are more)."""
 _EDGE_STRIP = ".,!?;:\"'()[]{}*_-—–…“”‘’`~"
 
 
@@ -141,9 +143,18 @@ class DatasetProfile:
 
         return self._cached(("tokens", counter.name, limit), compute)
 
-    def edges(self) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-        """For each answer, its first and last (up to) three words."""
-        return self._cached("edges", lambda: [edge_words(a) for _line, a in self.answers()])
+    def edges(
+        self, limit: int = EDGE_SAMPLE
+    ) -> tuple[list[int], list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+        """(answer positions, their first and last (up to) three words) for at most `limit`
+        evenly spaced answers."""
+
+        def compute():
+            answers = self.answers()
+            positions = evenly_spaced(len(answers), limit)
+            return positions, [edge_words(answers[i][1]) for i in positions]
+
+        return self._cached(("edges", limit), compute)
 
     def styles(self, limit: int = STYLE_SAMPLE) -> tuple[list[int], list[AnswerStyle], list[float]]:
         """(answer positions, stylometric features, dataset function-word profile)."""

@@ -158,7 +158,7 @@ def collect(path: Path, settings, counter=None) -> dict[str, Any]:
     for ex in examples:
         for tag in ex.tags or ("(untagged)",):
             by_tag.setdefault(tag, []).extend(ex.answer_words)
-    edges = profile.edges()
+    _edge_positions, edges = profile.edges(limit=max(1, len(profile.answers())))
     total = len(edges)
 
     ctx = LintContext(path=str(path), settings=settings, counter=counter)

@@ -170,7 +170,7 @@ class StyleDrift(DatasetRule):
     at least `min-drift-features` features, by at least 0.6 robust units and with a Welch
     t-statistic of at least 5.
 
-    Files with more than 4,000 answers are judged on an evenly spaced sample of 4,000.
+    Files with more than 2,000 answers are judged on an evenly spaced sample of 2,000.
 
     ## Why is this bad?
     A persona is its voice. Answers written on another day, by another writer or pasted from
@@ -386,11 +386,12 @@ class _RepeatedEdge(DatasetRule):
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        edges = profile.edges()
+        positions, edges = profile.edges()
         answers = profile.answers()
         total = sum(1 for e in edges if e[self.end])
         if total < self.opt["min-answers"]:
             return
+        sample = "" if len(positions) == len(answers) else f" (sample of {len(positions)})"
         counts: Counter[tuple[str, ...]] = Counter()
         for edge in edges:
             words = edge[self.end]
@@ -411,7 +412,7 @@ class _RepeatedEdge(DatasetRule):
             reported.append(gram)
         for gram in sorted(reported, key=lambda g: -over[g]):
             lines = [
-                answers[i][0]
+                answers[positions[i]][0]
                 for i, e in enumerate(edges)
                 if (e[self.end][: len(gram)] if self.end == 0 else e[self.end][-len(gram) :]) == gram
             ]
@@ -421,7 +422,7 @@ class _RepeatedEdge(DatasetRule):
             yield self.diagnostic(
                 ctx.path,
                 None,
-                f"'{phrase}' {verb} {over[gram]} of {total} answers ({_pct(over[gram] / total)}, flag > "
+                f"'{phrase}' {verb} {over[gram]} of {total} answers{sample} ({_pct(over[gram] / total)}, flag > "
                 f"{_pct(self.opt['max-share'])}); lines {_short(lines)}",
                 related=lines[:50],
             )
@@ -438,7 +439,8 @@ class RepeatedOpener(_RepeatedEdge):
     ## What it does
     Counts the first one, two and three words of every answer (case and punctuation ignored)
     and reports a phrase that opens more than `max-share` of the answers. One-word openers that
-    are plain grammar ("I", "The", "It") are not counted.
+    are plain grammar ("I", "The", "It") are not counted. Files with more than 20,000 answers are
+    judged on an evenly spaced sample of 20,000.
 
     ## Why is this bad?
     A fine-tuned model copies the most frequent opening: if a quarter of the answers start with
@@ -469,7 +471,8 @@ class RepeatedCloser(_RepeatedEdge):
     ## What it does
     Counts the last one, two and three words of every answer (case and punctuation ignored)
     and reports a phrase that closes more than `max-share` of the answers. One-word closers
-    that are plain grammar ("you", "it") are not counted.
+    that are plain grammar ("you", "it") are not counted. Files with more than 20,000 answers are
+    judged on an evenly spaced sample of 20,000.
 
     ## Why is this bad?
     Stock sign-offs such as "I hope this helps!" become a reflex of the fine-tuned model and
@@ -512,7 +515,7 @@ class CatchphraseImbalance(DatasetRule):
     Without markers, reports word n-grams (`min-n` to 6 words, not made only of common
     function words) that appear in more than `max-share` of the answers. Phrases that mostly
     open or close answers are left to `repeated-opener` and `repeated-closer`. Files with more
-    than 3,000 answers are judged on an evenly spaced sample of 3,000.
+    than 2,000 answers are judged on an evenly spaced sample of 2,000.
 
     ## Why is this bad?
     A catchphrase in half the answers becomes a tic the fine-tuned model repeats in every
@@ -541,7 +544,7 @@ class CatchphraseImbalance(DatasetRule):
         Option("min-n", 3, "Shortest n-gram (in words) considered without markers."),
         Option("min-answers", 20, "Fewest answers needed to judge."),
     )
-    SAMPLE = 3000
+    SAMPLE = 2000
     MAX_N = 6
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:

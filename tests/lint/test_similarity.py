@@ -187,6 +187,13 @@ def test_batch_finds_planted_pairs_and_nothing_else() -> None:
             assert (dst, src) in got
 
 
+def test_text_holding_the_internal_separator_is_safe() -> None:
+    texts = ["a b c \x00\x01\x00 d e f", "a b c d e f", "x"]
+    hashes, offsets = shingle_hashes(texts)
+    assert offsets.size == 4
+    assert near_duplicate_pairs(texts) == [(1, 0, 1.0)]
+
+
 def test_batch_skip_and_tiny_inputs() -> None:
     assert near_duplicate_pairs([]) == []
     assert near_duplicate_pairs(["only one text here"]) == []

@@ -178,7 +178,8 @@ def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.nda
     # 32-bit hash (CRC-32) per word. A sentinel word marks where each text ends.
     if not texts:
         return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
-    joined = f" {_SENTINEL} ".join(texts) + f" {_SENTINEL}"
+    clean = [t.replace(_SENTINEL, " ") if _SENTINEL in t else t for t in texts]
+    joined = f" {_SENTINEL} ".join(clean) + f" {_SENTINEL}"
     tokens = joined.lower().translate(_WORD_TABLE).encode("utf-8", "surrogatepass").split()
     hashed = np.fromiter(map(zlib.crc32, tokens), dtype=np.uint64, count=len(tokens))
     is_end = hashed == np.uint64(_SENTINEL_CRC)

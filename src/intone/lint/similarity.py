@@ -147,6 +147,8 @@ class NearDuplicateIndex:
 
 # ---------------------------------------------------------------------------- batch search
 
+CHUNK = 8192
+"""Texts tokenized and signed at a time by `near_duplicate_pairs`."""
 BRUTE_FORCE_MAX = 200
 """Up to this many texts, `near_duplicate_pairs` compares every pair instead of using LSH."""
 _PAD = np.uint64(1 << 33)
@@ -264,10 +266,21 @@ def near_duplicate_pairs(
     earlier texts (guards against pathological buckets). Sorted by (later, earlier).
     """
     keep = [i for i in range(len(texts)) if skip is None or not skip[i]]
-    hashes, offsets = shingle_hashes([texts[i] for i in keep], k)
-    if len(keep) < 2 or hashes.size == 0:
+    if len(keep) < 2:
         return []
-    sig = _signatures(hashes, offsets, num_perm)
+    # Chunks of texts bound the temporary word lists and arrays (memory stays flat).
+    parts, counts, sigs = [], [], []
+    for start in range(0, len(keep), CHUNK):
+        h, o = shingle_hashes([texts[i] for i in keep[start : start + CHUNK]], k)
+        parts.append(h)
+        counts.append(np.diff(o))
+        sigs.append(_signatures(h, o, num_perm))
+    hashes = np.concatenate(parts)
+    offsets = np.concatenate(([0], np.cumsum(np.concatenate(counts)))).astype(np.int64)
+    if hashes.size == 0:
+        return []
+    sig = np.vstack(sigs)
+    del parts, sigs
     idx = np.flatnonzero(np.diff(offsets) > 0)  # positions in `keep`
     if idx.size < 2:
         return []

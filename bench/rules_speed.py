@@ -58,8 +58,19 @@ def sub_profile(profile: DatasetProfile, n: int) -> DatasetProfile:
 
 
 def main() -> int:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/out/100k.jsonl"
-    if not path.exists():
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "file", nargs="?", help="JSONL file (default: bench/out/100k.jsonl, generated if missing)"
+    )
+    args = parser.parse_args()
+    path = ROOT / "bench/out/100k.jsonl"
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            parser.error(f"{path}: no such file")
+    elif not path.exists():
         import gen
 
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -149,6 +149,7 @@ class LiveLint:
         self.linted_data: dict[int, Any] = {}
         self.ready = False
         self.severity_counts: Counter[str] = Counter()
+        self._near_pending: set[int] = set()
 
     # ------------------------------------------------------------------ full lint
 
@@ -273,7 +274,7 @@ class LiveLint:
         self._count(new, +1)
         if not self.ready:
             return
-        self._forget(row.uid, keep_diags=True)
+        self._forget(row.uid, near=False)
         if line.record is None:
             return
         scratch = DatasetProfile(path=self.display)
@@ -288,10 +289,7 @@ class LiveLint:
         tokens = self.linter.counter.count_texts(answers_of(row))
         self.answer_tokens[row.uid] = tokens
         self.token_counts.update(tokens)
-        if self.near_index is not None:
-            text = "\n".join(answers_of(row))
-            if text.strip():
-                self.near_index.add(row.uid, text)
+        self._near_pending.add(row.uid)  # re-indexed when next queried (debounced panel update)
 
     def remove_row(self, row: Row) -> None:
         self._count(self.record_diags.pop(row.uid, []), -1)
@@ -299,7 +297,7 @@ class LiveLint:
         self.rows_by_uid.pop(row.uid, None)
         self._forget(row.uid)
 
-    def _forget(self, uid: int, keep_diags: bool = False) -> None:
+    def _forget(self, uid: int, near: bool = True) -> None:
         ex = self.examples.pop(uid, None)
         if ex is not None:
             self.word_counts.subtract(ex.answer_words)
@@ -311,8 +309,10 @@ class LiveLint:
         if tokens:
             self.token_counts.subtract(tokens)
             self.token_counts += Counter()
-        if self.near_index is not None and uid in self.near_index:
-            self.near_index.remove(uid)
+        if near:
+            self._near_pending.discard(uid)
+            if self.near_index is not None and uid in self.near_index:
+                self.near_index.remove(uid)
 
     def _count(self, diags: Iterable[Diagnostic], sign: int) -> None:
         for d in diags:
@@ -385,9 +385,24 @@ class LiveLint:
         except ValueError:
             return 1 << 30
 
+    def flush_near(self) -> None:
+        """Re-index the answers edited since the last query."""
+        if self.near_index is None:
+            return
+        for uid in self._near_pending:
+            row = self.rows_by_uid.get(uid)
+            if uid in self.near_index:
+                self.near_index.remove(uid)
+            if row is not None and row.data is not None and uid in self.examples:
+                text = "\n".join(answers_of(row))
+                if text.strip():
+                    self.near_index.add(uid, text)
+        self._near_pending.clear()
+
     def near_duplicates(self, row: Row, limit: int = 3) -> list[tuple[int, float]]:
         if self.near_index is None:
             return []
+        self.flush_near()
         text = "\n".join(answers_of(row))
         if not text.strip():
             return []

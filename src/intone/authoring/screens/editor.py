@@ -6,6 +6,7 @@ the model (undoable), updates the live lint for the one edited record, and refre
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -143,6 +144,7 @@ class EditorScreen(Screen):
         self._filter_timer: Timer | None = None
         self._journal_due = False
         self._journal_seq = 0
+        self._journal_lock = threading.Lock()
         self._saving = False
         self._asking = False
         self._quit_after_save = False
@@ -486,11 +488,12 @@ class EditorScreen(Screen):
             self.update_status()
             return
         self.dataset.saved(event.snapshot)
-        self.note = f"saved {len(event.snapshot.lines)} lines"
+        count = len(event.snapshot.lines)
+        self.note = f"saved {count} line{'' if count == 1 else 's'}"
         if self.dataset.dirty:
             self._journal_due = True
         else:
-            journal.discard_journal(self.path)
+            self.discard_journal()
         self.update_status()
         if self._quit_after_save:
             self.app.exit()
@@ -534,7 +537,7 @@ class EditorScreen(Screen):
             return
         self._journal_due = False
         if not self.dataset.dirty:
-            journal.discard_journal(self.path)
+            self.discard_journal()
             return
         self._journal_seq += 1
         self._write_journal(
@@ -543,11 +546,18 @@ class EditorScreen(Screen):
 
     @work(thread=True, exclusive=False, group="journal")
     def _write_journal(self, seq: int, base: str | None, entries: list) -> None:
-        if seq == self._journal_seq:
+        with self._journal_lock:  # a newer write or a discard wins over this one
+            if seq != self._journal_seq:
+                return
             try:
                 journal.write_journal(self.path, base, entries)
             except OSError as exc:
                 self.app.call_from_thread(self.notify, f"Cannot write the journal: {exc}", severity="error")
+
+    def discard_journal(self) -> None:
+        with self._journal_lock:
+            self._journal_seq += 1
+            journal.discard_journal(self.path)
 
     def _check_disk(self) -> None:
         if self._saving or self._asking or not self.dataset.changed_on_disk():
@@ -564,7 +574,7 @@ class EditorScreen(Screen):
             if choice == "reload":
                 self.dataset = Dataset.load(self.path)
                 self.note = "reloaded from disk"
-                journal.discard_journal(self.path)
+                self.discard_journal()
                 self._reset_views()
             else:
                 self.dataset.disk = DiskState.of(self.path)
@@ -592,7 +602,7 @@ class EditorScreen(Screen):
                 self._journal_due = True
                 self._reset_views()
             else:
-                journal.discard_journal(self.path)
+                self.discard_journal()
                 self.note = "journal discarded"
                 self.update_status()
 
@@ -602,7 +612,7 @@ class EditorScreen(Screen):
 
     def request_quit(self) -> None:
         if not self.dataset.dirty:
-            journal.discard_journal(self.path)
+            self.discard_journal()
             self.app.exit()
             return
 
@@ -611,7 +621,7 @@ class EditorScreen(Screen):
                 self._quit_after_save = True
                 self.action_save()
             elif choice == "discard":
-                journal.discard_journal(self.path)
+                self.discard_journal()
                 self.app.exit()
 
         self.app.push_screen(

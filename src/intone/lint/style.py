@@ -329,7 +329,7 @@ def describe(feat: Feature, value: float, typical: float, style: AnswerStyle, fw
         return " and ".join(kinds) if value else "no markdown (the rest use it)"
     if feat.key == "stock_phrases":
         if style.stock:
-            return ", ".join(f"'{p.rstrip(',').capitalize()}'" for p in style.stock[:3])
+            return ", ".join(f"'{_display(p)}'" for p in style.stock[:3])
         return "no stock phrases (the rest use them)"
     if feat.key == "function_distance":
         extra = f" ({', '.join(fw)})" if fw else ""
@@ -337,6 +337,14 @@ def describe(feat: Feature, value: float, typical: float, style: AnswerStyle, fw
     if feat.key in ("word_letters", "type_token"):
         return f"{feat.label} {value:.2f} vs {typical:.2f} typical"
     return f"{_num(value)} {feat.label} vs {_num(typical)} per 100 words"
+
+
+def _display(phrase: str) -> str:
+    """A stock phrase as it would be written: 'As an AI', 'I hope this helps'."""
+    text = phrase.rstrip(",")
+    text = re.sub(r"\bai\b", "AI", text)
+    text = re.sub(r"\bi\b", "I", text)
+    return text[0].upper() + text[1:]
 
 
 def _num(x: float) -> str:

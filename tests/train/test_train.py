@@ -184,3 +184,38 @@ def test_resume_needs_a_checkpoint(tmp_path):
 
     (tmp_path / "config.toml").write_text('model = "embedded"\n')
     assert main(["train", "--resume", str(tmp_path)]) == 2
+
+
+def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tiny_tokenizer, monkeypatch):
+    """Chunked, assistant-only logits give the same loss and gradients as the full-logits loss."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from intone.train import loop
+    from intone.train.config import TrainConfig
+    from intone.train.data import Example, collate
+    from intone.train.template import GemmaTemplate, encode_conversations
+
+    conversations = [(("user", "Hi"), ("assistant", "Hello, petal!")),
+                     (("user", "Long day?"), ("assistant", "Aye."), ("user", "Tea?"), ("assistant", "Always."))]
+    encoded = encode_conversations(tiny_tokenizer, GemmaTemplate(), conversations)
+    batch = collate([Example(i, c, e.input_ids, e.labels) for i, (c, e) in enumerate(zip(conversations, encoded))], 0)
+    model = loop.setup_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), TrainConfig(lora_dropout=0.0))
+    with torch.no_grad():  # make LoRA active (B starts at zero)
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+
+    reference = model(**batch).loss  # HF: mean over shifted labels != -100
+    reference.backward()
+    expected = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+
+    monkeypatch.setattr(loop, "HEAD_CHUNK_BYTES", 4 * 300 * 3)  # 3 rows per chunk: many chunks
+    total, n = loop.assistant_loss(model, batch, backward_scale=None)
+    assert n == sum(e.n_trainable for e in encoded)
+    assert abs(total.item() / n - reference.item()) < 1e-5
+    total, n = loop.assistant_loss(model, batch, backward_scale=1.0 / n)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            assert torch.allclose(p.grad, expected[name], atol=1e-6), name

@@ -88,21 +88,43 @@ def setup_model(model, cfg: TrainConfig):
     return get_peft_model(model, lora_config(cfg))
 
 
-def assistant_loss(model, batch) -> tuple[Any, int]:
-    """Summed cross-entropy over trained positions, and their count."""
+HEAD_CHUNK_BYTES = 256 << 20  # logits are computed this many bytes at a time
+
+
+def assistant_loss(model, batch, *, backward_scale: float | None = None) -> tuple[Any, int]:
+    """Summed cross-entropy over trained positions, and their count.
+
+    Logits are computed only at trained positions, in chunks, so memory stays bounded however
+    large the vocabulary. With `backward_scale`, each chunk's loss (times the scale) is
+    back-propagated as soon as it is computed, and the decoder once at the end.
+    """
+    import torch
     import torch.nn.functional as F
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    decoder, head = base.get_decoder(), base.get_output_embeddings()
     labels = batch["labels"][:, 1:]
     keep = labels != IGNORE
-    n = int(keep.sum())
-    decoder, head = base.get_decoder(), base.get_output_embeddings()
     hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-    logits = head(hidden[:, :-1][keep]).float()
+    hidden, targets = hidden[:, :-1][keep], labels[keep]
+    n = int(targets.numel())
     cap = getattr(base.config, "final_logit_softcapping", None)
-    if cap:
-        logits = (logits / cap).tanh() * cap
-    return F.cross_entropy(logits, labels[keep], reduction="sum"), n
+    rows = max(1, HEAD_CHUNK_BYTES // (4 * head.weight.shape[0]))
+    train = backward_scale is not None and torch.is_grad_enabled()
+    inputs = hidden.detach().requires_grad_(True) if train else hidden
+    total = torch.zeros((), device=hidden.device)
+    for start in range(0, n, rows):
+        logits = head(inputs[start : start + rows]).float()
+        if cap:
+            logits = (logits / cap).tanh() * cap
+        loss = F.cross_entropy(logits, targets[start : start + rows], reduction="sum")
+        if train:
+            (loss * backward_scale).backward()
+            loss = loss.detach()
+        total = total + loss
+    if train and n:
+        hidden.backward(inputs.grad)
+    return total, n
 
 
 class Trainer:
@@ -186,9 +208,8 @@ class Trainer:
         tokens = 0
         for examples in batches:
             batch = self._to_device(collate(examples, self.pad_id))
-            loss_sum, _ = assistant_loss(self.model, batch)
-            (loss_sum / n_trained).backward()
-            total_loss += float(loss_sum.detach())
+            loss_sum, _ = assistant_loss(self.model, batch, backward_scale=1.0 / n_trained)
+            total_loss += float(loss_sum)
             tokens += sum(e.n_tokens for e in examples)
         if self.cfg.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(

@@ -24,14 +24,16 @@ class Preflight:
     eval_source: dict[str, Any] = field(default_factory=dict)
 
 
-def lint_files(paths: list[Path], counter: TemplateTokenCounter):
+def lint_files(data: Path, eval_path: Path | None, counter: TemplateTokenCounter):
+    """Lint the training file, and the eval file with the cross-file checks (eval leakage)."""
     from intone.config import load_settings
     from intone.lint.engine import Linter, LintResult
 
-    settings = load_settings(start=paths[0].resolve().parent)
+    settings = load_settings(start=data.resolve().parent)
     settings.cache = False
     linter = Linter(settings, counter=counter)
-    return LintResult([linter.lint_path(p) for p in paths])
+    result = LintResult([linter.lint_path(data)])
+    return linter.lint_with_eval(result, eval_path) if eval_path is not None else result
 
 
 def run(
@@ -45,7 +47,7 @@ def run(
         from intone.cli import UsageError
 
         raise UsageError(f"--eval {cfg.eval}: no such file")
-    result = lint_files([data] + ([eval_path] if eval_path else []), counter)
+    result = lint_files(data, eval_path, counter)
     summary = result.summary()
     shown = [d for d in result.diagnostics if d.severity in ("error", "warning")]
     if shown:

@@ -55,7 +55,10 @@ class LengthUniformity(DatasetRule):
     ## What it does
     Checks how widely the assistant answers' lengths spread, in words (every answer) and in
     tokens (an evenly spaced sample of at most 2,000 answers). It fires when the coefficient of
-    variation (standard deviation / mean) of the word counts is below `min-cv`.
+    variation (standard deviation / mean) of the word counts is below `min-cv`, or when the
+    middle half of the answers is packed tightly around the median (robust CV, the
+    interquartile range / 1.349 / median, below `min-robust-cv`) even if a few greetings or
+    stories stretch the full range.
 
     ## Why is this bad?
     A model fine-tuned on answers that are all about the same length learns that length as
@@ -71,6 +74,7 @@ class LengthUniformity(DatasetRule):
 
     ## Options
     - `min-cv` (float, default 0.25): flag when the word-count CV is below this.
+    - `min-robust-cv` (float, default 0.15): flag when IQR / 1.349 / median is below this.
     - `min-answers` (int, default 20): don't judge datasets with fewer answers.
     """
 
@@ -84,6 +88,7 @@ class LengthUniformity(DatasetRule):
     )
     options = (
         Option("min-cv", 0.25, "Flag when the coefficient of variation of answer words is below this."),
+        Option("min-robust-cv", 0.15, "Also flag when IQR/1.349/median of answer words is below this."),
         Option("min-answers", 20, "Fewest answers needed to judge the spread."),
     )
 
@@ -95,7 +100,12 @@ class LengthUniformity(DatasetRule):
         if mean <= 0:
             return
         cv = sd / mean
-        if cv >= self.opt["min-cv"]:
+        ordered = sorted(words)
+        median = quantile(ordered, 0.5)
+        q1, q3 = quantile(ordered, 0.25), quantile(ordered, 0.75)
+        robust_cv = (q3 - q1) / 1.349 / median if median else 0.0
+        narrow_core = robust_cv < self.opt["min-robust-cv"]
+        if cv >= self.opt["min-cv"] and not narrow_core:
             return
         deviations = sorted(abs(w - mean) for w in words)
         within90 = quantile(deviations, 0.9)
@@ -108,11 +118,19 @@ class LengthUniformity(DatasetRule):
                 f"; tokens{sample}: {min(tokens)}–{max(tokens)}, mean {t_mean:.0f}, "
                 f"CV {t_sd / t_mean if t_mean else 0:.2f}"
             )
-        message = (
-            f"{len(words)} answers, {min(words)}–{max(words)} words, mean {mean:.0f}, sd {sd:.1f}, "
-            f"CV {cv:.2f} (flag < {self.opt['min-cv']:g}); 90% within ±{math.ceil(within90)} words "
-            f"of {mean:.0f}{token_part}"
-        )
+        if cv < self.opt["min-cv"]:
+            message = (
+                f"{len(words)} answers, {min(words)}–{max(words)} words, mean {mean:.0f}, sd {sd:.1f}, "
+                f"CV {cv:.2f} (flag < {self.opt['min-cv']:g}); 90% within ±{math.ceil(within90)} words "
+                f"of {mean:.0f}{token_part}"
+            )
+        else:
+            message = (
+                f"{len(words)} answers, middle half {q1:.0f}–{q3:.0f} words around a median of "
+                f"{median:.0f}: robust CV {robust_cv:.2f} (IQR/1.349/median, flag < "
+                f"{self.opt['min-robust-cv']:g}), although the full range {min(words)}–{max(words)} "
+                f"gives CV {cv:.2f}{token_part}"
+            )
         yield self.diagnostic(ctx.path, None, message, details=histogram_lines(words))
 
 

@@ -82,7 +82,7 @@ class EvalLeakage(CrossRule):
     With an eval file (`intone lint train.jsonl --eval eval.jsonl`, or `eval = "..."` in
     config), reports eval examples whose prompt is identical or near-identical to a training
     prompt, after normalisation (case, punctuation, apostrophes and whitespace ignored).
-    Near-identical means one word added or removed (prompts of 4+ words), or a Jaccard
+    Near-identical means one word added or removed (when the longer prompt has 6+ words), or a Jaccard
     similarity of word pairs of at least `threshold`. Each user turn of a multi-turn example
     is compared too. Reported on the eval file's line, with the training line as `related`.
 
@@ -101,8 +101,9 @@ class EvalLeakage(CrossRule):
     - `threshold` (float, default 0.8): Jaccard similarity of normalised word pairs at which prompts count as near-identical.
     """
 
-    MIN_WORDS_ONE_WORD = 4
-    """Prompts this long or longer also match a training prompt one word longer or shorter."""
+    MIN_WORDS_ONE_WORD = 6
+    """One word added or removed counts when the longer prompt has at least this many words
+    (so "Tell me a joke" and "Tell me a bad joke" stay different prompts)."""
 
     code = "IN500"
     name = "eval-leakage"

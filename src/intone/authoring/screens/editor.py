@@ -6,6 +6,8 @@ the model (undoable), updates the live lint for the one edited record, and refre
 
 from __future__ import annotations
 
+import itertools
+import time
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,12 +30,14 @@ from intone.authoring.model import (
     ReadOnlyRow,
     SaveSnapshot,
     empty_record,
+    file_digest,
     filter_rows,
     insert_turn,
     move_turn,
     next_role,
     parse_filter,
     remove_turn,
+    rows_from_path,
     set_content,
     set_role,
     set_system,
@@ -47,7 +51,9 @@ from intone.authoring.widgets.status_bar import StatusBar
 from intone.config import Settings
 from intone.schemas.jsonl import write_jsonl_atomic
 
-PANEL_DEBOUNCE_S = 0.02
+PANEL_DEBOUNCE_S = 0.01
+FIRST_SCREEN_ROWS = 200
+LOAD_BATCH = 2500
 JOURNAL_EVERY_S = 0.4
 DISK_POLL_S = 1.0
 
@@ -125,6 +131,13 @@ class EditorScreen(Screen):
             self.index = index
             self.indexed = indexed
 
+    class Loaded(Message):
+        def __init__(self, rows: list, done: bool, digest: str | None = None) -> None:
+            super().__init__()
+            self.rows = rows
+            self.done = done
+            self.digest = digest
+
     class Saved(Message):
         def __init__(self, snapshot: SaveSnapshot, error: str | None = None) -> None:
             super().__init__()
@@ -135,9 +148,14 @@ class EditorScreen(Screen):
         super().__init__()
         self.path = path
         self.settings = settings
-        self.dataset = Dataset.load(path)
+        self.dataset = Dataset(path)
+        self.dataset.disk = DiskState.of(path)
+        self._rest = rows_from_path(path) if path.exists() else None
+        """Lines not read yet: the first screenful is read at once, the rest in a worker."""
+        self.loading = self._rest is not None
         self.live = LiveLint(settings, str(path))
-        self.current: int | None = 0 if self.dataset.rows else None
+        self.current: int | None = None
+        self.first_paint_at: float | None = None
         self.filtered: list[int] | None = None
         self.note = ""
         self._panel_timer: Timer | None = None
@@ -176,14 +194,60 @@ class EditorScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#problems-only").can_focus = False
-        self._reset_views()
+        if self._rest is not None:
+            self.dataset.rows.extend(itertools.islice(self._rest, FIRST_SCREEN_ROWS))
+            self.current = 0 if self.dataset.rows else None
+            self.note = "loading…"
+            self._reset_views(lint=False)
+            self._load_rest(self._rest)
+        else:
+            self._reset_views(lint=False)
+            self._loaded()
         self.set_interval(JOURNAL_EVERY_S, self._flush_journal)
         self.set_interval(DISK_POLL_S, self._check_disk)
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.first_paint_at = time.perf_counter()  # read by bench/author_speed.py
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_rest(self, rest) -> None:
+        batch = []
+        for row in rest:
+            batch.append(row)
+            if len(batch) >= LOAD_BATCH:
+                self.post_message(self.Loaded(batch, False))
+                batch = []
+        self.post_message(self.Loaded(batch, True, file_digest(self.path)))
+
+    @on(Loaded)
+    def _more_rows(self, event: Loaded) -> None:
+        start = len(self.dataset.rows)
+        self.dataset.rows.extend(event.rows)
+        for index, row in enumerate(event.rows, start):
+            if row.broken:
+                self.live.update_row(row, index)
+        if self.current is None and self.dataset.rows:
+            self.current = 0
+        self._apply_filter()
+        if event.done:
+            self.dataset.base_digest = event.digest
+            self.loading = False
+            self._rest = None
+            self.note = ""
+            self.select(self.current)
+            self._loaded()
+        else:
+            self.update_status()
+
+    def _loaded(self) -> None:
+        """The whole file is in: lint it, and offer to recover a journal left by a crash."""
+        self.lint_all(with_near=True)
         entry = journal.read_journal(self.path)
         if entry is not None:
             self._ask_recover(entry)
 
-    def _reset_views(self) -> None:
+    def _reset_views(self, lint: bool = True) -> None:
         """After opening, reloading or recovering: rebuild every view and re-lint in the background."""
         self.live = LiveLint(self.settings, str(self.path), linter=self.live.linter)
         self.examples.worst = self.live.worst
@@ -193,7 +257,8 @@ class EditorScreen(Screen):
         self.current = min(self.current or 0, len(self.dataset.rows) - 1) if self.dataset.rows else None
         self._apply_filter()
         self.select(self.current)
-        self.lint_all(with_near=True)
+        if lint:
+            self.lint_all(with_near=True)
 
     # ------------------------------------------------------------------ showing
 
@@ -256,7 +321,7 @@ class EditorScreen(Screen):
         if structural:
             self._apply_filter()
         else:
-            self.examples.refresh()
+            self.examples.refresh_index(index)
         if reshow or structural:
             self.select(self.current)
         else:
@@ -462,6 +527,10 @@ class EditorScreen(Screen):
     # ------------------------------------------------------------------ saving
 
     def action_save(self) -> None:
+        if self.loading:
+            self.note = "still reading the file; save again in a moment"
+            self.update_status()
+            return
         if self._saving:
             return
         self._saving = True
@@ -533,7 +602,7 @@ class EditorScreen(Screen):
     # ------------------------------------------------------------------ journal, disk, quit
 
     def _flush_journal(self) -> None:
-        if not self._journal_due:
+        if not self._journal_due or self.loading:
             return
         self._journal_due = False
         if not self.dataset.dirty:
@@ -560,7 +629,7 @@ class EditorScreen(Screen):
             journal.discard_journal(self.path)
 
     def _check_disk(self) -> None:
-        if self._saving or self._asking or not self.dataset.changed_on_disk():
+        if self._saving or self._asking or self.loading or not self.dataset.changed_on_disk():
             return
         self._asking = True
         body = (

@@ -12,11 +12,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Select, Static, TextArea
+from textual.widgets import Button, Static, TextArea
 
 from intone.authoring.model import Row, system_offset
-
-ROLE_OPTIONS = [("user", "user"), ("assistant", "assistant")]
 
 
 class TurnText(TextArea):
@@ -42,7 +40,12 @@ class Turn(Vertical):
             if self.system:
                 yield Static("system", classes="role-label")
             else:
-                yield Select(ROLE_OPTIONS, value=self.role, allow_blank=False, compact=True, classes="role")
+                yield Button(
+                    f"{self.role} ▾",
+                    classes="role",
+                    compact=True,
+                    tooltip="Change who speaks (user / assistant)",
+                )
             yield Static("", classes="spacer")
             if not self.system:
                 yield Button("↑", classes="move-up", compact=True, tooltip="Move this turn up")
@@ -52,7 +55,7 @@ class Turn(Vertical):
 
     def on_mount(self) -> None:
         for button in self.query(Button):
-            button.can_focus = False
+            button.can_focus = button.has_class("role")
 
 
 class ConversationEditor(VerticalScroll):
@@ -184,13 +187,6 @@ class ConversationEditor(VerticalScroll):
         if isinstance(area, TurnText):
             self.post_message(self.Edited(area.message_index, area.text))
 
-    @on(Select.Changed)
-    def _role_changed(self, event: Select.Changed) -> None:
-        event.stop()
-        turn = event.select.parent.parent if event.select.parent else None
-        if isinstance(turn, Turn) and event.value != turn.role and isinstance(event.value, str):
-            self.post_message(self.RoleChanged(turn.message_index, event.value))
-
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
         event.stop()
@@ -204,7 +200,11 @@ class ConversationEditor(VerticalScroll):
         turn = next((a for a in button.ancestors if isinstance(a, Turn)), None)
         if turn is None:
             return
-        if button.has_class("remove"):
+        if button.has_class("role"):
+            self.post_message(
+                self.RoleChanged(turn.message_index, "assistant" if turn.role == "user" else "user")
+            )
+        elif button.has_class("remove"):
             self.post_message(
                 self.TurnAction("remove-system" if turn.system else "remove", turn.message_index)
             )

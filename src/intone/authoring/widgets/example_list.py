@@ -82,6 +82,13 @@ class ExampleList(ScrollView, can_focus=True):
                 return pos
         return max(0, len(self.filtered) - 1)
 
+    def refresh_index(self, index: int) -> None:
+        """Redraw the one line showing dataset row `index` (after an edit to it)."""
+        if self.filtered is None:
+            self.refresh_line(index)
+        else:
+            self.refresh()
+
     def show_index(self, index: int) -> None:
         """Move the cursor to dataset index `index` without posting."""
         self.cursor = self.position_of(index)

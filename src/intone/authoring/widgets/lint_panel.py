@@ -30,6 +30,7 @@ class LintPanel(VerticalScroll):
         self.updated_at = 0.0
         self.updates = 0
         self._near_uid: int | None = None
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diagnostics")
@@ -41,39 +42,44 @@ class LintPanel(VerticalScroll):
     def on_mount(self) -> None:
         self.query_one("#jump").display = False
 
+    def _set(self, selector: str, content: str) -> Static:
+        """Update a section only when its text changed: a keystroke usually changes one number."""
+        widget = self.query_one(selector, Static)
+        if self._shown.get(selector) != content:
+            self._shown[selector] = content
+            widget.update(content)
+        return widget
+
     def show(self, view: PanelView, near_labels: list[tuple[int, int, float]]) -> None:
         """`near_labels`: (uid, 1-based position, similarity) of similar examples."""
-        self.query_one("#diagnostics", Static).update(self._diagnostics(view))
-        self.query_one("#lengths", Static).update(self._lengths(view))
-        near = self.query_one("#near", Static)
+        self._set("#diagnostics", self._diagnostics(view))
+        self._set("#lengths", self._lengths(view))
         jump = self.query_one("#jump", Button)
         if not view.near_available:
-            near.update("[b]Near-duplicates[/b]\n[dim]indexing answers…[/]")
+            self._set("#near", "[b]Near-duplicates[/b]\n[dim]indexing answers…[/]")
             jump.display = False
             self._near_uid = None
         elif near_labels:
             uid, position, similarity = near_labels[0]
             more = f" (+{len(near_labels) - 1} more)" if len(near_labels) > 1 else ""
-            near.update(
+            self._set(
+                "#near",
                 f"[b]Near-duplicates[/b]\n[yellow]▲ answer resembles example {position} "
-                f"(similarity {similarity:.2f}){more}[/]"
+                f"(similarity {similarity:.2f}){more}[/]",
             )
-            jump.label = f"Jump to example {position}"
+            label = f"Jump to example {position}"
+            if str(jump.label) != label:
+                jump.label = label
             jump.display = True
             self._near_uid = uid
         else:
-            near.update("[b]Near-duplicates[/b]\n[green]none: this answer is its own[/]")
+            self._set("#near", "[b]Near-duplicates[/b]\n[green]none: this answer is its own[/]")
             jump.display = False
             self._near_uid = None
-        dataset = self.query_one("#dataset", Static)
-        if view.dataset_diagnostics:
-            lines = ["[b]Dataset[/b]"]
-            for d in view.dataset_diagnostics:
-                lines.append(f"[{SEVERITY_STYLE[d.severity]}]{d.name}[/]: {escape(d.message)}")
-            dataset.update("\n".join(lines))
-            dataset.display = True
-        else:
-            dataset.display = False
+        lines = ["", "[b]Dataset[/b]"]
+        for d in view.dataset_diagnostics:
+            lines.append(f"[{SEVERITY_STYLE[d.severity]}]{d.name}[/]: {escape(d.message)}")
+        self._set("#dataset", "\n".join(lines)).display = bool(view.dataset_diagnostics)
         self.updates += 1
         self.updated_at = time.perf_counter()
 

@@ -17,4 +17,7 @@ class StatusBar(Static):
         parts = [f"[b]{escape(name)}[/]", state, counts]
         if note:
             parts.append(escape(note))
-        self.update("  │  ".join(parts))
+        text = "  │  ".join(parts)
+        if text != getattr(self, "_text", None):
+            self._text = text
+            self.update(text)

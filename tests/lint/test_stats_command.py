@@ -169,3 +169,9 @@ def test_stats_module_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_bad_tokenizer_is_a_usage_error(small: Path, capsys) -> None:
+    assert main(["stats", str(small), "--tokenizer", str(small.parent / "no-such-tokenizer")]) == 2
+    err = capsys.readouterr().err
+    assert "--tokenizer" in err and "Traceback" not in err

@@ -42,7 +42,13 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.path}: no such file; give a .jsonl dataset")
     args.paths = [args.path]
     settings = load_settings_for(args)
-    data = collect(path, settings, make_counter(settings))
+    try:
+        counter = make_counter(settings)
+    except UsageError:
+        raise
+    except Exception as exc:  # the tokenizer loader's own errors are the user's input
+        raise UsageError(f"--tokenizer {settings.tokenizer}: {exc}") from None
+    data = collect(path, settings, counter)
     if args.html:
         target = Path(args.html)
         if target.resolve() == path.resolve():

@@ -214,3 +214,40 @@ async def test_near_duplicate_warning_jumps(tmp_path: Path) -> None:
         assert "resembles example 1" in str(screen.panel.query_one("#near").render())
         await pilot.click("#jump")
         assert screen.current == 0
+
+
+async def test_big_file_streams_in_and_saves_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps(
+            {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a {i}"}]}
+        )
+        for i in range(700)
+    ]
+    lines[450] = '{"broken": '
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    before = path.read_bytes()
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        while screen.loading:
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert len(screen.dataset.rows) == 700 and screen.dataset.rows[450].broken
+        screen.select(699)
+        await pilot.press("ctrl+d")
+        await pilot.press("ctrl+z")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert path.read_bytes() == before
+
+
+async def test_command_palette_runs_editor_actions(sample: Path) -> None:
+    app = make_app(sample)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"Duplicate example")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(screen_of(app).dataset.rows) == 6

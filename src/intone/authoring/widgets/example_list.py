@@ -119,7 +119,8 @@ class ExampleList(ScrollView, can_focus=True):
                 if not self.has_focus
                 else base + Style(bgcolor="#0178d4", color="white")
             )
-        segments = [Segment(f"{index + 1:>5} ", base + Style(dim=True))]
+        digits = max(3, len(str(len(self.rows))))
+        segments = [Segment(f"{index + 1:>{digits}} ", base + Style(dim=True))]
         if row.broken:
             badge, style = BROKEN
             problem = row.problems[0].name if row.problems else "broken"

@@ -37,7 +37,7 @@ async def measure(path: Path, keys: int) -> dict[str, float]:
         assert screen.examples.count > 0 and screen.panel.updates > 0, "first screen is not populated"
         figures["first_screen_s"] = screen.first_paint_at - T0
         started = time.perf_counter()
-        while screen.loading or not screen.live.ready or (screen.live.similarity and screen.live.near_index is None):
+        while screen.loading or not screen.live.ready or (screen.live.has_similarity and screen.live.near_index is None):
             await app.workers.wait_for_complete()
             await pilot.pause(0.05)
         figures["background_lint_s"] = time.perf_counter() - started

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import importlib
+import importlib.util
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -134,7 +135,9 @@ class LiveLint:
         self.live_rules = {r.name: r for r in self.dataset_rules if r.name in LIVE_DATASET_RULES}
         near = next((r for r in self.dataset_rules if r.name == "near-duplicate"), None)
         self.near_threshold = float(near.opt.get("threshold", 0.7)) if near is not None else 0.7
-        self.similarity = _similarity_module()
+        self.similarity: Any = None
+        """intone.lint.similarity, imported by the worker that builds the index (numpy is slow to load)."""
+        self.has_similarity = importlib.util.find_spec("intone.lint.similarity") is not None
         self.record_diags: dict[int, list[Diagnostic]] = {}
         self.dataset_diags: dict[int, list[Diagnostic]] = {}
         self.file_diags: list[Diagnostic] = []
@@ -190,6 +193,8 @@ class LiveLint:
         """A fresh near-duplicate index of every answer (slow for big files: run in a worker)."""
         datas = datas if datas is not None else [r.data for r in rows]
         indexed: dict[int, Any] = {}
+        if self.similarity is None and self.has_similarity:
+            self.similarity = _similarity_module()
         if self.similarity is None:
             return None, indexed
         near_index = self.similarity.NearDuplicateIndex(threshold=self.near_threshold)

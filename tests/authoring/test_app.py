@@ -251,3 +251,49 @@ async def test_command_palette_runs_editor_actions(sample: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert len(screen_of(app).dataset.rows) == 6
+
+
+async def test_turns_add_move_remove_role_system_and_undo(sample: Path) -> None:
+    app = make_app(sample)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = screen_of(app)
+        row = screen.dataset.rows[0]
+        roles = lambda: [m["role"] for m in row.data["messages"]]
+        await pilot.click("#add-turn")
+        await pilot.pause()
+        assert roles() == ["user", "assistant", "user"]
+        assert isinstance(app.focused, TurnText) and app.focused.message_index == 2
+        await pilot.press(*"More?")
+        await pilot.click("#add-system")
+        await pilot.pause()
+        assert roles() == ["system", "user", "assistant", "user"]
+        last = screen.editor.query(".turn").last()
+        await pilot.click(last.query_one(".move-up"))
+        await pilot.pause()
+        assert roles() == ["system", "user", "user", "assistant"]
+        assert row.data["messages"][2]["content"] == "More?"
+        await pilot.click(screen.editor.query(".turn").last().query_one(".role"))
+        await pilot.pause()
+        assert roles() == ["system", "user", "user", "user"]
+        await pilot.click(screen.editor.query(".turn").last().query_one(".remove"))
+        await pilot.pause()
+        assert roles() == ["system", "user", "user"]
+        for _ in range(6):  # remove, role, move, system, typing, add
+            await pilot.press("ctrl+z")
+        assert roles() == ["user", "assistant"] and not screen.dataset.dirty
+        assert [t.text for t in screen.editor.query(TurnText)] == [m["content"] for m in row.data["messages"]]
+
+
+async def test_quit_can_save_first(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.jsonl"
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+n", *"hello")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.click("#choice-save")
+        await settle(pilot)
+    assert json.loads(path.read_bytes())["messages"][0]["content"] == "hello"
+    assert app.return_code in (None, 0)

@@ -14,7 +14,6 @@ not part of a word, so "Hello, world!" and "hello world" have the same shingles)
 from __future__ import annotations
 
 import string
-import zlib
 from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from itertools import count
@@ -25,8 +24,15 @@ import numpy as np
 _PUNCT = (
     "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
 )
-_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x1d\x1e\x1f\x85"
+# Every other whitespace and control character becomes a plain space, so after translation
+# "a word" is exactly a run of bytes above 0x20 (what the batch path scans for).
+_SPACES = (
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x85"
+    + "".join(map(chr, range(32)))
+)
 _WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None})
+# The batch path keeps NUL, its separator between texts (texts' own NULs are replaced first).
+_BATCH_TABLE = {**_WORD_TABLE, 0: 0}
 
 
 def words(text: str) -> list[str]:
@@ -147,7 +153,7 @@ class NearDuplicateIndex:
 
 # ---------------------------------------------------------------------------- batch search
 
-CHUNK = 8192
+CHUNK = 4096
 """Texts tokenized and signed at a time by `near_duplicate_pairs`."""
 BRUTE_FORCE_MAX = 200
 """Up to this many texts, `near_duplicate_pairs` compares every pair instead of using LSH."""
@@ -165,29 +171,54 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-_SENTINEL = "\x00\x01\x00"
-_SENTINEL_CRC = zlib.crc32(_SENTINEL.encode())
+_P = 0x100000001B3  # odd, so invertible modulo 2**64
+_P_INV = pow(_P, -1, 1 << 64)
+_POWERS: dict[str, np.ndarray] = {}
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**j and P**-j modulo 2**64 for j < n (cached, grown as needed)."""
+    have = _POWERS.get("pow")
+    if have is None or have.size < n:
+        size = max(n, 1 << 18)
+        _POWERS["pow"] = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _P, dtype=np.uint64))))
+        _POWERS["inv"] = np.concatenate(
+            ([np.uint64(1)], np.cumprod(np.full(size - 1, _P_INV, dtype=np.uint64)))
+        )
+    return _POWERS["pow"][:n], _POWERS["inv"][:n]
 
 
 def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every text's shingles, concatenated, and offsets (len(texts) + 1).
 
     Text i's shingle hashes are `hashes[offsets[i]:offsets[i + 1]]` (possibly repeated, when a
-    shingle occurs twice). Equal shingles always get equal hashes (words are hashed with CRC-32,
-    so results do not depend on the process).
+    shingle occurs twice). Equal shingles always get equal hashes: words are hashed with a
+    fixed polynomial over their bytes, so results do not depend on the process.
     """
-    # One pass over all texts at once: C-level lower/translate/split, then a deterministic
-    # 32-bit hash (CRC-32) per word. A sentinel word marks where each text ends.
+    # One pass over all texts at once: C-level lower/translate/encode, then numpy finds the
+    # words (runs of bytes above 0x20) and hashes each with a polynomial over its bytes,
+    # computed for all words together from prefix sums. NUL separates the texts.
     if not texts:
         return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
-    clean = [t.replace(_SENTINEL, " ") if _SENTINEL in t else t for t in texts]
-    joined = f" {_SENTINEL} ".join(clean) + f" {_SENTINEL}"
-    tokens = joined.lower().translate(_WORD_TABLE).encode("utf-8", "surrogatepass").split()
-    hashed = np.fromiter(map(zlib.crc32, tokens), dtype=np.uint64, count=len(tokens))
-    is_end = hashed == np.uint64(_SENTINEL_CRC)
-    ends_at = np.flatnonzero(is_end)
-    lengths = np.diff(np.concatenate(([-1], ends_at))) - 1
-    flat = hashed[~is_end]
+    clean = [t.replace("\x00", " ") if "\x00" in t else t for t in texts]
+    data = "\x00".join(clean).lower().translate(_BATCH_TABLE).encode("utf-8", "surrogatepass") + b"\x00"
+    arr = np.frombuffer(data, dtype=np.uint8)
+    n = arr.size
+    is_word = arr > 32
+    edge = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    word_start = np.flatnonzero(edge == 1)
+    word_end = np.flatnonzero(edge == -1)
+    text_end = np.flatnonzero(arr == 0)
+    text_of_word = np.searchsorted(text_end, word_start)
+    lengths = np.bincount(text_of_word, minlength=len(texts)).astype(np.int64)
+    pw, inv = _powers(n + 1)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    weighted = arr.astype(np.uint64)
+    weighted += np.uint64(1)
+    weighted *= pw[:n]
+    np.cumsum(weighted, out=prefix[1:])
+    del weighted
+    flat = _mix((prefix[word_end] - prefix[word_start]) * inv[word_start])
     total = flat.size
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     ends = starts + lengths

@@ -300,22 +300,22 @@ def near_duplicate_pairs(
     if len(keep) < 2:
         return []
     # Chunks of texts bound the temporary word lists and arrays (memory stays flat).
-    parts, counts, sigs = [], [], []
+    # Signatures are stored as uint32 (values are 32-bit) in one preallocated array.
+    parts, counts = [], []
+    sig = np.empty((len(keep), num_perm), dtype=np.uint32)
     for start in range(0, len(keep), CHUNK):
         h, o = shingle_hashes([texts[i] for i in keep[start : start + CHUNK]], k)
         parts.append(h)
         counts.append(np.diff(o))
-        sigs.append(_signatures(h, o, num_perm))
+        sig[start : start + o.size - 1] = _signatures(h, o, num_perm) & _MASK32
     hashes = np.concatenate(parts)
     offsets = np.concatenate(([0], np.cumsum(np.concatenate(counts)))).astype(np.int64)
+    del parts
     if hashes.size == 0:
         return []
-    sig = np.vstack(sigs)
-    del parts, sigs
     idx = np.flatnonzero(np.diff(offsets) > 0)  # positions in `keep`
     if idx.size < 2:
         return []
-    sig = sig[idx]
     candidates: set[tuple[int, int]] = set()
     if idx.size <= BRUTE_FORCE_MAX:
         # Few texts: comparing every pair exactly is cheap and can miss nothing.
@@ -325,7 +325,7 @@ def near_duplicate_pairs(
     for band in range(bands if idx.size > BRUTE_FORCE_MAX else 0):
         # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
         # columns would carry little more information than a single column.
-        block = sig[:, band : bands * rows : bands]
+        block = sig[idx, band : bands * rows : bands].astype(np.uint64)
         key = np.zeros(idx.size, dtype=np.uint64)
         for c in range(block.shape[1]):
             key = _mix(key * np.uint64(0x100000001B3) + block[:, c])

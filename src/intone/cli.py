@@ -157,7 +157,15 @@ def make_counter(settings):
         raise UsageError(
             f"--tokenizer needs the train extra (pip install 'intone[train]'): {exc}"
         ) from None
-    return load_token_counter(settings.tokenizer)
+    try:
+        return load_token_counter(settings.tokenizer)
+    except (UsageError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bad id/path, a missing file, a broken tokenizer.json
+        raise UsageError(
+            f"--tokenizer {settings.tokenizer}: cannot load it ({exc}); give a local model folder, "
+            "a .gguf file, a cached hub id, or 'embedded'"
+        ) from None
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

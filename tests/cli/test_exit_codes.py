@@ -128,3 +128,11 @@ def test_malformed_file_every_bad_line_reported_at_its_line(tmp_path: Path) -> N
         (2, "invalid-json"), (3, "not-an-object"), (4, "invalid-utf8"), (5, "unknown-role"),
         (6, "schema-error"), (7, "invalid-json"), (8, "invalid-json"),
     }
+
+
+def test_unloadable_tokenizer_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Ahoy!"}]}\n')
+    done = intone("lint", "--no-cache", "--tokenizer", str(tmp_path / "missing-model"), str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--tokenizer" in done.stderr and "Traceback" not in done.stderr

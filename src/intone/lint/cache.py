@@ -27,7 +27,9 @@ def file_digest(path: str | Path) -> str:
 class Cache:
     def __init__(self, root: Path, fingerprint: dict[str, Any]) -> None:
         self.folder = root / CACHE_DIR
-        blob = json.dumps({"version": intone.__version__, **fingerprint}, sort_keys=True, default=str)
+        blob = json.dumps(
+            {"version": intone.__version__, "code": _code_stamp(), **fingerprint}, sort_keys=True, default=str
+        )
         self._salt = hashlib.blake2b(blob.encode(), digest_size=10).hexdigest()
 
     def _entry(self, digest: str) -> Path:
@@ -58,7 +60,8 @@ class Cache:
                 "n_lines": report.n_lines,
                 "n_records": report.n_records,
                 "diagnostics": [
-                    {**d.to_dict(), "fixable": d.fixable, "details": list(d.details)} for d in report.diagnostics
+                    {**d.to_dict(), "fixable": d.fixable, "details": list(d.details)}
+                    for d in report.diagnostics
                 ],
             }
             tmp = self._entry(digest).with_suffix(f".{os.getpid()}.tmp")
@@ -66,6 +69,17 @@ class Cache:
             os.replace(tmp, self._entry(digest))
         except OSError:
             pass  # a cache that cannot be written is only slower
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    """Size and mtime of the linter's own sources: an edited rule (in a dev checkout) misses the cache."""
+    package = Path(intone.__file__).parent
+    stamp = []
+    for folder in ("lint", "schemas"):
+        for source in sorted((package / folder).rglob("*.py")):
+            info = source.stat()
+            stamp.append((source.relative_to(package).as_posix(), info.st_size, info.st_mtime_ns))
+    return stamp
 
 
 def _with_path(d: Diagnostic, path: str) -> Diagnostic:

@@ -19,7 +19,9 @@ SIZE = (120, 36)
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    """Wait for the background work (reading, linting, indexing, saving) to finish."""
+    while pilot.app.editor_screen.busy:
+        await pilot.pause(0.02)
     await pilot.pause()
 
 
@@ -230,8 +232,6 @@ async def test_big_file_streams_in_and_saves_byte_identical(tmp_path: Path) -> N
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
-        while screen.loading:
-            await pilot.pause(0.05)
         await settle(pilot)
         assert len(screen.dataset.rows) == 700 and screen.dataset.rows[450].broken
         screen.select(699)

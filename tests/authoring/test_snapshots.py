@@ -16,17 +16,20 @@ SIZE = (120, 36)
 
 
 def prepare(*steps):
-    async def run_before(pilot) -> None:
-        await pilot.app.workers.wait_for_complete()
+    async def settle(pilot) -> None:
+        while pilot.app.editor_screen.busy:
+            await pilot.pause(0.02)
         await pilot.pause()
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
         screen = pilot.app.editor_screen
         for step in steps:
             if isinstance(step, str):
                 await pilot.press(step)
             else:
                 step(screen)
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
+            await settle(pilot)
         for area in pilot.app.query(TextArea):
             area.cursor_blink = False
         for area in pilot.app.screen.query(TextArea):

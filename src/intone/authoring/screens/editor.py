@@ -7,8 +7,8 @@ the model (undoable), updates the live lint for the one edited record, and refre
 from __future__ import annotations
 
 import itertools
-import time
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,7 +52,7 @@ from intone.config import Settings
 from intone.schemas.jsonl import write_jsonl_atomic
 
 PANEL_DEBOUNCE_S = 0.01
-FIRST_SCREEN_ROWS = 200
+FIRST_SCREEN_ROWS = 120
 LOAD_BATCH = 2500
 JOURNAL_EVERY_S = 0.4
 DISK_POLL_S = 1.0
@@ -152,10 +152,11 @@ class EditorScreen(Screen):
         self.dataset.disk = DiskState.of(path)
         self._rest = rows_from_path(path) if path.exists() else None
         """Lines not read yet: the first screenful is read at once, the rest in a worker."""
-        self.loading = self._rest is not None
+        self.reading = self._rest is not None
         self.live = LiveLint(settings, str(path))
         self.current: int | None = None
         self.first_paint_at: float | None = None
+        self.first_paint_cpu: float | None = None
         self.filtered: list[int] | None = None
         self.note = ""
         self._panel_timer: Timer | None = None
@@ -181,6 +182,18 @@ class EditorScreen(Screen):
         yield Footer(compact=True)
 
     @property
+    def busy(self) -> bool:
+        """Background work still running: reading, whole-file lint, near-duplicate index, saving."""
+        near_pending = self.live.has_similarity and self.live.near_index is None and bool(self.dataset.rows)
+        return (
+            self.reading
+            or self._saving
+            or not self.live.ready
+            or near_pending
+            or any(not w.is_finished for w in self.app.workers)
+        )
+
+    @property
     def examples(self) -> ExampleList:
         return self.query_one(ExampleList)
 
@@ -199,7 +212,6 @@ class EditorScreen(Screen):
             self.current = 0 if self.dataset.rows else None
             self.note = "loading…"
             self._reset_views(lint=False)
-            self._load_rest(self._rest)
         else:
             self._reset_views(lint=False)
             self._loaded()
@@ -209,6 +221,9 @@ class EditorScreen(Screen):
 
     def _painted(self) -> None:
         self.first_paint_at = time.perf_counter()  # read by bench/author_speed.py
+        self.first_paint_cpu = time.process_time()
+        if self._rest is not None:  # after the first paint, so the reader does not slow it down
+            self._load_rest(self._rest)
 
     @work(thread=True, exclusive=True, group="load")
     def _load_rest(self, rest) -> None:
@@ -232,7 +247,7 @@ class EditorScreen(Screen):
         self._apply_filter()
         if event.done:
             self.dataset.base_digest = event.digest
-            self.loading = False
+            self.reading = False
             self._rest = None
             self.note = ""
             self.select(self.current)
@@ -527,7 +542,7 @@ class EditorScreen(Screen):
     # ------------------------------------------------------------------ saving
 
     def action_save(self) -> None:
-        if self.loading:
+        if self.reading:
             self.note = "still reading the file; save again in a moment"
             self.update_status()
             return
@@ -602,7 +617,7 @@ class EditorScreen(Screen):
     # ------------------------------------------------------------------ journal, disk, quit
 
     def _flush_journal(self) -> None:
-        if not self._journal_due or self.loading:
+        if not self._journal_due or self.reading:
             return
         self._journal_due = False
         if not self.dataset.dirty:
@@ -629,7 +644,7 @@ class EditorScreen(Screen):
             journal.discard_journal(self.path)
 
     def _check_disk(self) -> None:
-        if self._saving or self._asking or self.loading or not self.dataset.changed_on_disk():
+        if self._saving or self._asking or self.reading or not self.dataset.changed_on_disk():
             return
         self._asking = True
         body = (

@@ -13,7 +13,10 @@ after one warm-up step, and then evaluated on the held-out split (loss per assis
 
 Bar: intone's time per epoch is at least 5x lower. Exit 1 when missed.
 
-    python bench/train_speed.py [--data data/persona.jsonl] [--seed-steps 10]
+    python bench/train_speed.py [--data data/persona.jsonl] [--seed-steps 10] [--reuse-seed]
+
+Each side's figures are also saved to bench/out/<side>.json; --reuse-seed takes the founding
+recipe's from there instead of spending another ~10 minutes re-measuring unchanged code.
 """
 
 from __future__ import annotations
@@ -179,6 +182,10 @@ def run_intone(data: Path, out: Path) -> dict:
 
 
 def side(name: str, args) -> dict:
+    saved = args.out / f"{name}.json"
+    if name == "seed" and args.reuse_seed and saved.is_file():
+        print(f"reusing {saved}", file=sys.stderr, flush=True)
+        return json.loads(saved.read_text())
     cmd = [sys.executable, __file__, "--side", name, "--data", str(args.data), "--seed-steps", str(args.seed_steps),
            "--out", str(args.out)]
     print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -190,6 +197,8 @@ def side(name: str, args) -> dict:
         raise SystemExit(f"{name} side failed (exit {done.returncode})")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["subprocess_wall_s"] = time.perf_counter() - started
+    result["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    saved.write_text(json.dumps(result, indent=2))
     return result
 
 
@@ -198,6 +207,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "persona.jsonl")
     parser.add_argument("--seed-steps", type=int, default=10, help="measured optimiser steps of the founding recipe")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--reuse-seed", action="store_true", help="reuse bench/out/seed.json if present")
     parser.add_argument("--side", choices=("seed", "intone"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -219,3 +219,22 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
     for name, p in model.named_parameters():
         if p.requires_grad:
             assert torch.allclose(p.grad, expected[name], atol=1e-6), name
+
+
+def test_general_head_path_matches_the_in_place_one(tiny_model, tiny_tokenizer):
+    """The autograd path (used for soft-capped or bf16 heads) gives the same loss and gradient."""
+    import torch
+
+    from intone.train.loop import _head_loss, _head_loss_autograd
+
+    torch.manual_seed(0)
+    weight = torch.randn(50, 8)
+    head = torch.nn.Linear(8, 50, bias=False)
+    head.weight.data.copy_(weight)
+    head.weight.requires_grad_(False)
+    hidden = torch.randn(11, 8, requires_grad=True)
+    targets = torch.randint(0, 50, (11,))
+    total, grad = _head_loss(hidden.detach(), weight, targets, 0.5)
+    expected = _head_loss_autograd(hidden, head, targets, None, 0.5)
+    assert torch.allclose(total, expected, atol=1e-5)
+    assert torch.allclose(grad, hidden.grad, atol=1e-6)

@@ -88,18 +88,19 @@ def setup_model(model, cfg: TrainConfig):
     return get_peft_model(model, lora_config(cfg))
 
 
-HEAD_CHUNK_BYTES = 256 << 20  # logits are computed this many bytes at a time
+HEAD_CHUNK_BYTES = 128 << 20  # logits are computed this many bytes at a time
+_BUFFERS: dict[tuple, Any] = {}
 
 
 def assistant_loss(model, batch, *, backward_scale: float | None = None) -> tuple[Any, int]:
     """Summed cross-entropy over trained positions, and their count.
 
     Logits are computed only at trained positions, in chunks, so memory stays bounded however
-    large the vocabulary. With `backward_scale`, each chunk's loss (times the scale) is
-    back-propagated as soon as it is computed, and the decoder once at the end.
+    large the vocabulary. With `backward_scale`, the loss times the scale is back-propagated:
+    the vocabulary projection by hand (in place, in one reused buffer; see `_head_loss`), the
+    decoder by autograd.
     """
     import torch
-    import torch.nn.functional as F
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     decoder, head = base.get_decoder(), base.get_output_embeddings()
@@ -108,23 +109,74 @@ def assistant_loss(model, batch, *, backward_scale: float | None = None) -> tupl
     hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     hidden, targets = hidden[:, :-1][keep], labels[keep]
     n = int(targets.numel())
-    cap = getattr(base.config, "final_logit_softcapping", None)
-    rows = max(1, HEAD_CHUNK_BYTES // (4 * head.weight.shape[0]))
     train = backward_scale is not None and torch.is_grad_enabled()
-    inputs = hidden.detach().requires_grad_(True) if train else hidden
-    total = torch.zeros((), device=hidden.device)
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    plain = (
+        isinstance(head, torch.nn.Linear) and head.bias is None and not head.weight.requires_grad
+        and head.weight.dtype == torch.float32 and not cap
+    )
+    if plain:
+        total, grad = _head_loss(hidden.detach(), head.weight, targets, backward_scale if train else None)
+        if train and n:
+            hidden.backward(grad)
+        return total, n
+    return _head_loss_autograd(hidden, head, targets, cap, backward_scale if train else None), n
+
+
+def _head_loss(hidden, weight, targets, scale: float | None):
+    """Cross-entropy of `hidden @ weight.T` and, with `scale`, its gradient wrt `hidden`.
+
+    Written out so that the (rows x vocabulary) logits live in one buffer that is reused: the
+    softmax and its gradient (softmax - one-hot) are computed in place. Freshly allocated
+    logits of hundreds of MB cost page faults on every step, and autograd would keep several.
+    """
+    import torch
+
+    n, vocab = hidden.shape[0], weight.shape[0]
+    rows = max(1, min(n, HEAD_CHUNK_BYTES // (4 * vocab)))
+    key = (rows, vocab, hidden.device, hidden.dtype)
+    buffer = _BUFFERS.get(key)
+    if buffer is None:
+        _BUFFERS.clear()
+        buffer = _BUFFERS[key] = torch.empty((rows, vocab), device=hidden.device, dtype=hidden.dtype)
+    grad = torch.empty_like(hidden) if scale is not None else None
+    total = torch.zeros((), device=hidden.device, dtype=torch.float32)
     for start in range(0, n, rows):
+        h, y = hidden[start : start + rows], targets[start : start + rows]
+        logits = buffer[: h.shape[0]]
+        torch.matmul(h, weight.t(), out=logits)
+        picked = logits.gather(1, y[:, None]).squeeze(1)
+        top = logits.max(dim=1).values
+        logits.sub_(top[:, None]).exp_()
+        norm = logits.sum(dim=1)
+        total += (top + norm.log() - picked).sum()
+        if grad is not None:
+            logits.div_(norm[:, None])
+            logits[torch.arange(h.shape[0], device=h.device), y] -= 1.0
+            logits.mul_(scale)
+            torch.matmul(logits, weight, out=grad[start : start + rows])
+    return total, grad
+
+
+def _head_loss_autograd(hidden, head, targets, cap, scale: float | None):
+    """The general path (soft-capped logits, bf16 heads): chunked, each chunk back-propagated at once."""
+    import torch.nn.functional as F
+
+    rows = max(1, HEAD_CHUNK_BYTES // (4 * head.weight.shape[0]))
+    inputs = hidden.detach().requires_grad_(True) if scale is not None else hidden
+    total = 0.0
+    for start in range(0, targets.numel(), rows):
         logits = head(inputs[start : start + rows]).float()
         if cap:
             logits = (logits / cap).tanh() * cap
         loss = F.cross_entropy(logits, targets[start : start + rows], reduction="sum")
-        if train:
-            (loss * backward_scale).backward()
+        if scale is not None:
+            (loss * scale).backward()
             loss = loss.detach()
         total = total + loss
-    if train and n:
-        hidden.backward(inputs.grad)
-    return total, n
+    if scale is not None and targets.numel():
+        hidden.backward(inputs.grad.to(hidden.dtype))
+    return total
 
 
 class Trainer:

@@ -35,9 +35,18 @@ class JournalEntry:
         return sum(1 for e in self.entries if isinstance(e, dict))
 
 
-def snapshot_entries(dataset: Dataset) -> list[Any]:
-    """The journal's rows (UI thread; cheap: dirty rows are referenced, not copied)."""
-    return [r.data if r.dirty or r.source_line is None else r.source_line for r in dataset.rows]
+def snapshot_entries(rows: list[Row]) -> list[Any]:
+    """The journal's rows: a line number for an unchanged line, else the record.
+
+    Safe in a worker thread on a copy of the row list: a record dict is never mutated, so a
+    row read mid-edit gives its old or its new state, and the next journal write catches up.
+    """
+    return [
+        r.source_line
+        if r.data is r.clean_data and r.source_line is not None and r.clean_bytes is not None
+        else r.data
+        for r in rows
+    ]
 
 
 def write_journal(path: Path, base_digest: str | None, entries: list[Any]) -> None:

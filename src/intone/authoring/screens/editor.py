@@ -625,7 +625,7 @@ class EditorScreen(Screen):
             return
         self._journal_seq += 1
         self._write_journal(
-            self._journal_seq, self.dataset.base_digest, journal.snapshot_entries(self.dataset)
+            self._journal_seq, self.dataset.base_digest, journal.snapshot_entries(self.dataset.rows)
         )
 
     @work(thread=True, exclusive=False, group="journal")

@@ -135,6 +135,8 @@ class LiveLint:
         self.live_rules = {r.name: r for r in self.dataset_rules if r.name in LIVE_DATASET_RULES}
         near = next((r for r in self.dataset_rules if r.name == "near-duplicate"), None)
         self.near_threshold = float(near.opt.get("threshold", 0.7)) if near is not None else 0.7
+        self.near_min_words = int(near.opt.get("min-words", 0)) if near is not None else 0
+        """Answers shorter than this are not compared (as the near-duplicate rule does)."""
         self.similarity: Any = None
         """intone.lint.similarity, imported by the worker that builds the index (numpy is slow to load)."""
         self.has_similarity = importlib.util.find_spec("intone.lint.similarity") is not None
@@ -205,7 +207,7 @@ class LiveLint:
             text = "\n".join(
                 m.get("content", "") for m in data.get("messages", []) if m.get("role") == "assistant"
             )
-            if text.strip():
+            if self._comparable(text):
                 near_index.add(row.uid, text)
         return near_index, indexed
 
@@ -219,7 +221,7 @@ class LiveLint:
         for row in current_rows:
             if row.data is not None and indexed.get(row.uid, object()) is not row.data:
                 text = "\n".join(answers_of(row))
-                if text.strip() and row.uid not in near_index:
+                if self._comparable(text) and row.uid not in near_index:
                     near_index.add(row.uid, text)
         self.near_index = near_index
 
@@ -390,6 +392,9 @@ class LiveLint:
         except ValueError:
             return 1 << 30
 
+    def _comparable(self, text: str) -> bool:
+        return bool(text.strip()) and len(text.split()) >= self.near_min_words
+
     def flush_near(self) -> None:
         """Re-index the answers edited since the last query."""
         if self.near_index is None:
@@ -400,7 +405,7 @@ class LiveLint:
                 self.near_index.remove(uid)
             if row is not None and row.data is not None and uid in self.examples:
                 text = "\n".join(answers_of(row))
-                if text.strip():
+                if self._comparable(text):
                     self.near_index.add(uid, text)
         self._near_pending.clear()
 
@@ -409,7 +414,7 @@ class LiveLint:
             return []
         self.flush_near()
         text = "\n".join(answers_of(row))
-        if not text.strip():
+        if not self._comparable(text):
             return []
         found = [(k, s) for k, s in self.near_index.query(text, exclude=row.uid) if k in self.rows_by_uid]
         return sorted(found, key=lambda ks: -ks[1])[:limit]

@@ -109,7 +109,7 @@ def main() -> int:
         f"   bar {FIRST_SCREEN_BAR_S * 1000:.0f} ms  {'ok' if first_ok else 'MISSED'}"
     )
     print(
-        f"    of which CPU time of this process  {f['first_screen_cpu_s'] * 1000:7.0f} ms  (wall minus waiting for a busy CPU)"
+        f"    CPU time this process had used     {f['first_screen_cpu_s'] * 1000:7.0f} ms  (wall minus waiting for a busy CPU)"
     )
     print(
         f"  rest of the file, full lint, near-dup index {f['background_lint_s'] * 1000:6.0f} ms  (background, UI stays live)"

@@ -8,7 +8,9 @@ if TYPE_CHECKING:
     from intone.lint.engine import LintResult
 
 
-def report(result: LintResult, fmt: str, out: TextIO, *, color: bool = False, statistics: bool = False) -> None:
+def report(
+    result: LintResult, fmt: str, out: TextIO, *, color: bool = False, statistics: bool = False
+) -> None:
     if fmt == "json":
         from intone.lint.reporters.json import render
     elif fmt == "github":

@@ -30,7 +30,9 @@ def render(result: LintResult, out: TextIO) -> None:
             "id": r.code,
             "name": r.name,
             "shortDescription": {"text": r.summary},
-            "fullDescription": {"text": r.doc().split("## Why is this bad?")[0].replace("## What it does", "").strip()},
+            "fullDescription": {
+                "text": r.doc().split("## Why is this bad?")[0].replace("## What it does", "").strip()
+            },
             "help": {"text": r.doc(), "markdown": r.doc()},
             "defaultConfiguration": {"level": _LEVEL[r.severity]},
             "properties": {"tags": [r.name]},

@@ -30,7 +30,9 @@ def render(result: LintResult, out: TextIO, *, color: bool = False, statistics: 
         out.write(f"{_c(location(d), 'bold', color)}: {code}{fixable} {d.name} {d.message}\n")
         out.writelines(f"  {extra}\n" for extra in d.details)
         if d.related:
-            out.write(f"  related: line{'s' if len(d.related) > 1 else ''} {', '.join(map(str, d.related))}\n")
+            out.write(
+                f"  related: line{'s' if len(d.related) > 1 else ''} {', '.join(map(str, d.related))}\n"
+            )
         if d.fix:
             out.write(f"  {_c('help:', 'dim', color)} {d.fix}\n")
     if statistics and diags:

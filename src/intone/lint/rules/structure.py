@@ -411,8 +411,7 @@ class EndsOnUser(RecordRule):
                 yield self.diagnostic(
                     ctx.path,
                     line.number,
-                    f"messages[{len(messages) - 1}]: conversation ends on a "
-                    f"{messages[-1].role} turn",
+                    f"messages[{len(messages) - 1}]: conversation ends on a {messages[-1].role} turn",
                     column=locate_field(line.raw, ("messages", len(messages) - 1)),
                 )
 

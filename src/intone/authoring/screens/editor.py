@@ -28,8 +28,6 @@ from intone.authoring.model import (
     Dataset,
     DiskState,
     ReadOnlyRow,
-    SaveSnapshot,
-    empty_record,
     file_digest,
     filter_rows,
     insert_turn,
@@ -43,13 +41,13 @@ from intone.authoring.model import (
     set_system,
     system_offset,
 )
-from intone.authoring.screens.dialogs import Choice, Help
+from intone.authoring.screens.actions import EditorActions
+from intone.authoring.screens.safekeeping import Safekeeping
 from intone.authoring.widgets.conversation import ConversationEditor, TurnText
 from intone.authoring.widgets.example_list import ExampleList
 from intone.authoring.widgets.lint_panel import LintPanel
 from intone.authoring.widgets.status_bar import StatusBar
 from intone.config import Settings
-from intone.schemas.jsonl import write_jsonl_atomic
 
 PANEL_DEBOUNCE_S = 0.01
 FIRST_SCREEN_ROWS = 120
@@ -58,7 +56,7 @@ JOURNAL_EVERY_S = 0.4
 DISK_POLL_S = 1.0
 
 
-class EditorScreen(Screen):
+class EditorScreen(EditorActions, Safekeeping, Screen):
     AUTO_FOCUS = "#examples"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -137,12 +135,6 @@ class EditorScreen(Screen):
             self.rows = rows
             self.done = done
             self.digest = digest
-
-    class Saved(Message):
-        def __init__(self, snapshot: SaveSnapshot, error: str | None = None) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            self.error = error
 
     def __init__(self, path: Path, settings: Settings) -> None:
         super().__init__()
@@ -452,138 +444,6 @@ class EditorScreen(Screen):
             return None
         return row
 
-    # ------------------------------------------------------------------ actions
-
-    def action_new_example(self) -> None:
-        index = len(self.dataset.rows) if self.current is None else self.current + 1
-        self.dataset.insert(index, empty_record())
-        self.current = index
-        if self.filtered is not None:
-            self._clear_filter()
-        self._after_edit(index, structural=True)
-        self.editor.call_after_refresh(self.editor.focus_turn)
-
-    def action_duplicate(self) -> None:
-        row = self._editable_row()
-        if row is None:
-            return
-        self.dataset.insert(self.current + 1, dict(row.data), label="duplicate example")
-        self.current += 1
-        self._after_edit(self.current, structural=True)
-
-    def action_delete(self) -> None:
-        row = self._editable_row()
-        if row is None:
-            return
-        self.dataset.delete(self.current)
-        self.live.remove_row(row)
-        self.current = min(self.current, len(self.dataset.rows) - 1) if self.dataset.rows else None
-        self.note = "deleted (ctrl+z brings it back)"
-        self._after_edit(-1, structural=True)
-
-    def action_undo(self) -> None:
-        self._step(self.dataset.undo.undo, "undo")
-
-    def action_redo(self) -> None:
-        self._step(self.dataset.undo.redo, "redo")
-
-    def _step(self, step, word: str) -> None:
-        edit = step(self.dataset)
-        if edit is None:
-            self.note = f"nothing to {word}"
-            self.update_status()
-            return
-        forward = word == "redo"
-        removed = (edit.kind == "insert") != forward if edit.kind != "replace" else False
-        if edit.kind != "replace" and removed:
-            self.live.remove_row(edit.after if edit.kind == "insert" else edit.before)
-            self.current = min(edit.index, len(self.dataset.rows) - 1) if self.dataset.rows else None
-            self._after_edit(-1, structural=True)
-        else:
-            self.current = edit.index
-            self._after_edit(edit.index, structural=edit.kind != "replace", reshow=True)
-        self.note = f"{word}: {edit.label}"
-        self.update_status()
-
-    def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
-
-    def action_next_problem(self) -> None:
-        self._find_problem(+1)
-
-    def action_previous_problem(self) -> None:
-        self._find_problem(-1)
-
-    def _find_problem(self, direction: int) -> None:
-        rows = self.dataset.rows
-        n = len(rows)
-        start = self.current if self.current is not None else -direction
-        for step in range(1, n + 1):
-            index = (start + direction * step) % n
-            row = rows[index]
-            if row.broken or self.live.worst(row) in ("error", "warning"):
-                if self.filtered is not None and index not in self.filtered:
-                    self._clear_filter()
-                self.select(index)
-                return
-        self.note = "no problems found"
-        self.update_status()
-
-    def action_help(self) -> None:
-        rows = []
-        for binding in self.app.active_bindings.values():
-            b = binding.binding
-            if b.id and b.description:
-                rows.append((self.app.get_key_display(b), b.id, b.tooltip or b.description))
-        order = [b.id for b in self.BINDINGS] + ["quit", "command-palette"]
-        rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
-        self.app.push_screen(Help(rows))
-
-    # ------------------------------------------------------------------ saving
-
-    def action_save(self) -> None:
-        if self.reading:
-            self.note = "still reading the file; save again in a moment"
-            self.update_status()
-            return
-        if self._saving:
-            return
-        self._saving = True
-        self.note = "saving…"
-        self.update_status()
-        self._write(self.dataset.snapshot())
-
-    @work(thread=True, exclusive=True, group="save")
-    def _write(self, snapshot: SaveSnapshot) -> None:
-        try:
-            write_jsonl_atomic(self.path, snapshot.lines)
-        except OSError as exc:
-            self.post_message(self.Saved(snapshot, f"{self.path}: {exc.strerror or exc}"))
-        else:
-            self.post_message(self.Saved(snapshot))
-
-    @on(Saved)
-    def _saved(self, event: Saved) -> None:
-        self._saving = False
-        if event.error:
-            self.note = "save failed; your edits are still in the journal"
-            self.notify(f"Could not save: {event.error}", severity="error", timeout=10)
-            self._quit_after_save = False
-            self.update_status()
-            return
-        self.dataset.saved(event.snapshot)
-        count = len(event.snapshot.lines)
-        self.note = f"saved {count} line{'' if count == 1 else 's'}"
-        if self.dataset.dirty:
-            self._journal_due = True
-        else:
-            self.discard_journal()
-        self.update_status()
-        if self._quit_after_save:
-            self.app.exit()
-            return
-        self.lint_all(with_near=False)
-
     # ------------------------------------------------------------------ background lint
 
     def lint_all(self, *, with_near: bool) -> None:
@@ -613,109 +473,6 @@ class EditorScreen(Screen):
     def _near_built(self, event: NearBuilt) -> None:
         self.live.adopt_near(event.index, event.indexed, self.dataset.rows)
         self.update_panel()
-
-    # ------------------------------------------------------------------ journal, disk, quit
-
-    def _flush_journal(self) -> None:
-        if not self._journal_due or self.reading:
-            return
-        self._journal_due = False
-        if not self.dataset.dirty:
-            self.discard_journal()
-            return
-        self._journal_seq += 1
-        self._write_journal(
-            self._journal_seq, self.dataset.base_digest, journal.snapshot_entries(self.dataset.rows)
-        )
-
-    @work(thread=True, exclusive=False, group="journal")
-    def _write_journal(self, seq: int, base: str | None, entries: list) -> None:
-        with self._journal_lock:  # a newer write or a discard wins over this one
-            if seq != self._journal_seq:
-                return
-            try:
-                journal.write_journal(self.path, base, entries)
-            except OSError as exc:
-                self.app.call_from_thread(self.notify, f"Cannot write the journal: {exc}", severity="error")
-
-    def discard_journal(self) -> None:
-        with self._journal_lock:
-            self._journal_seq += 1
-            journal.discard_journal(self.path)
-
-    def _check_disk(self) -> None:
-        if self._saving or self._asking or self.reading or not self.dataset.changed_on_disk():
-            return
-        self._asking = True
-        body = (
-            f"{self.path.name} was changed by another program while it was open here.\n"
-            "Reload it (your unsaved edits here are dropped), or keep your version "
-            "(the next save overwrites the file)."
-        )
-
-        def done(choice: str | None) -> None:
-            self._asking = False
-            if choice == "reload":
-                self.dataset = Dataset.load(self.path)
-                self.note = "reloaded from disk"
-                self.discard_journal()
-                self._reset_views()
-            else:
-                self.dataset.disk = DiskState.of(self.path)
-                self.dataset.saved_token = None
-                self.note = "kept your version; save to overwrite the file"
-                self.update_status()
-
-        self.app.push_screen(
-            Choice("File changed on disk", body, [("reload", "Reload from disk"), ("keep", "Keep mine")]),
-            done,
-        )
-
-    def _ask_recover(self, entry: journal.JournalEntry) -> None:
-        self._asking = True
-        body = (
-            f"Unsaved edits to {self.path.name} were found in the journal "
-            f"({len(entry.entries)} lines, {entry.edited} edited or new example(s)). "
-            "The app may have been closed without saving. Recover them?"
-        )
-
-        def done(choice: str | None) -> None:
-            self._asking = False
-            if choice == "recover":
-                self.note = journal.recover(self.dataset, entry)
-                self._journal_due = True
-                self._reset_views()
-            else:
-                self.discard_journal()
-                self.note = "journal discarded"
-                self.update_status()
-
-        self.app.push_screen(
-            Choice("Recover unsaved edits?", body, [("recover", "Recover"), ("discard", "Discard")]), done
-        )
-
-    def request_quit(self) -> None:
-        if not self.dataset.dirty:
-            self.discard_journal()
-            self.app.exit()
-            return
-
-        def done(choice: str | None) -> None:
-            if choice == "save":
-                self._quit_after_save = True
-                self.action_save()
-            elif choice == "discard":
-                self.discard_journal()
-                self.app.exit()
-
-        self.app.push_screen(
-            Choice(
-                "Unsaved changes",
-                f"{self.path.name} has unsaved changes.",
-                [("save", "Save and quit"), ("discard", "Quit without saving"), ("cancel", "Cancel")],
-            ),
-            done,
-        )
 
     def on_descendant_focus(self, event) -> None:
         if isinstance(event.widget, TurnText):

@@ -38,7 +38,7 @@ async def test_create_type_save_and_reload(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.focused, TurnText) and app.focused.message_index == 0
         await pilot.press(*"Hi there")
-        await pilot.press("tab", "tab")
+        await pilot.press("tab")
         assert isinstance(app.focused, TurnText) and app.focused.message_index == 1
         await pilot.press(*"Ahoy!")
         await pilot.pause()
@@ -297,3 +297,21 @@ async def test_quit_can_save_first(tmp_path: Path) -> None:
         await settle(pilot)
     assert json.loads(path.read_bytes())["messages"][0]["content"] == "hello"
     assert app.return_code in (None, 0)
+
+
+async def test_ctrl_r_switches_the_role_of_the_focused_turn(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "roles.jsonl")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+n", *"hi", "tab")
+        assert isinstance(app.focused, TurnText) and app.focused.message_index == 1
+        row = screen_of(app).dataset.rows[screen_of(app).current]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert [m["role"] for m in screen_of(app).dataset.rows[screen_of(app).current].data["messages"]] == [
+            "user",
+            "user",
+        ]
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert screen_of(app).dataset.rows[screen_of(app).current].data == row.data

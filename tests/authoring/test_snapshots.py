@@ -53,7 +53,7 @@ def test_broken_line_with_problems_filter(snap_compare, sample: Path) -> None:
 
 def test_new_file_while_typing(snap_compare, tmp_path: Path) -> None:
     app = make_app(tmp_path / "marlo.jsonl")
-    keys = ["ctrl+n", *"Tell me a story", "tab", "tab", *"Once upon a tide..."]
+    keys = ["ctrl+n", *"Tell me a story", "tab", *"Once upon a tide..."]
     assert snap_compare(app, terminal_size=SIZE, run_before=prepare(*keys))
 
 

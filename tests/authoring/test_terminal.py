@@ -155,7 +155,7 @@ def test_type_an_example_save_quit(term: Tmux, tmp_path: Path) -> None:
     term.wait_for("Example 1 of 1")
     term.type("What is in the tin?")
     term.wait_for("What is in the tin?")
-    term.keys("Tab", "Tab")
+    term.keys("Tab")
     term.type("Biscuits, of course. Ship's biscuits, hard as anchors.")
     term.wait_for("hard as anchors.")
     term.wait_for("this answer: 8 words")
@@ -187,7 +187,7 @@ def test_killed_mid_edit_then_recovered(term: Tmux, tmp_path: Path) -> None:
     term.wait_for("Example 2 of 2")
     term.type("Are you there?")
     term.wait_for("Are you there?")
-    term.keys("Tab", "Tab")
+    term.keys("Tab")
     term.type("Always, up in the lamp room")
     term.wait_for("unsaved")
     deadline = time.monotonic() + 5

@@ -5,11 +5,12 @@ It never changes the dataset itself: it posts intent messages and the screen act
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
@@ -23,6 +24,24 @@ class TurnText(TextArea):
     def __init__(self, text: str, message_index: int, **kwargs: Any) -> None:
         super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
         self.message_index = message_index
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+r",
+            "toggle_role",
+            "Role",
+            id="toggle-role",
+            tooltip="Switch this turn between user and assistant",
+        )
+    ]
+
+    def action_toggle_role(self) -> None:
+        turn = next((a for a in self.ancestors if isinstance(a, Turn)), None)
+        editor = next((a for a in self.ancestors if isinstance(a, ConversationEditor)), None)
+        if turn is None or editor is None or turn.system:
+            return
+        role = "assistant" if turn.role == "user" else "user"
+        editor.post_message(ConversationEditor.RoleChanged(turn.message_index, role))
 
 
 class Turn(Vertical):
@@ -44,7 +63,7 @@ class Turn(Vertical):
                     f"{self.role} ▾",
                     classes="role",
                     compact=True,
-                    tooltip="Change who speaks (user / assistant)",
+                    tooltip="Change who speaks (user / assistant); ctrl+r in the text does the same",
                 )
             yield Static("", classes="spacer")
             if not self.system:
@@ -54,8 +73,10 @@ class Turn(Vertical):
         yield TurnText(self.text, self.message_index)
 
     def on_mount(self) -> None:
+        # Tab goes from text to text, so typing a prompt, Tab, then the answer never lands on a
+        # button; the role is switched with ctrl+r in the text (or a click on the role button).
         for button in self.query(Button):
-            button.can_focus = button.has_class("role")
+            button.can_focus = False
 
 
 class ConversationEditor(VerticalScroll):

@@ -65,3 +65,12 @@ def test_probe_asks_torch(monkeypatch):
     found = dev.probe()
     assert found == Probe(cuda=True, mps=True, cuda_bf16=True)
     assert select_device("auto", found) == "mps"
+
+
+def test_allocator_tuning_is_linux_only(monkeypatch):
+    import sys
+
+    expected = sys.platform.startswith("linux")
+    assert dev.tune_allocator() is expected
+    monkeypatch.setattr(dev.sys, "platform", "darwin")
+    assert dev.tune_allocator() is False

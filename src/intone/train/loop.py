@@ -194,6 +194,9 @@ class Trainer:
     ) -> None:
         import torch
 
+        from intone.train.device import tune_allocator
+
+        tune_allocator()
         self.model, self.cfg, self.train_set, self.valid_set = model, cfg, list(train), list(valid)
         self.run_dir, self.device, self.pad_id = Path(run_dir), device, pad_id
         self.reporter = reporter or NullReporter()

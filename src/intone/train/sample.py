@@ -51,9 +51,10 @@ def run_config(run_dir: Path):
 
 def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str) -> Loaded:
     """The base model with the run's adapter (when run_dir is given), its tokenizer and template."""
-    from intone.train.device import dtype_name, probe
+    from intone.train.device import dtype_name, probe, tune_allocator
     from intone.train.model import end_of_turn_ids, load_model, resolve_model, tokenizer_folder
 
+    tune_allocator()
     adapter = None
     if run_dir is not None:
         cfg = run_config(run_dir)

@@ -64,8 +64,10 @@ def run_seed(data: Path, steps: int) -> dict:
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
+    from intone.train.device import tune_allocator
     from intone.train.model import load_model, quiet_libraries
 
+    tune_allocator()  # the same allocator setting as intone's side, so only the recipes differ
     _cfg, source, tokenizer, train, _ = load_examples(data)
     quiet_libraries()
     torch.manual_seed(0)

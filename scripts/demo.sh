@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the bundled data, step by step, as a user would run it.
+# `make demo`: the main job on the bundled data, step by step, as a user would run it:
+# lint, profile, a short LoRA run on the embedded Gemma 3 270M (CPU is fine), then a sample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+RUN=runs/demo
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+mkdir -p "$RUN"
 
 step intone lint data/persona.jsonl --eval data/eval.jsonl
 $BIN/intone lint data/persona.jsonl --eval data/eval.jsonl
 
-step intone lint data/flawed/role-order.jsonl "  # a file with problems (exit 1 expected)"
-$BIN/intone lint data/flawed/role-order.jsonl || echo "(exit $?)"
+step intone lint data/flawed/uniform-length.jsonl "   # a flawed file: exit 1 expected"
+$BIN/intone lint data/flawed/uniform-length.jsonl || echo "(exit $?)"
 
-if $BIN/intone stats --help >/dev/null 2>&1; then
-  step intone stats data/persona.jsonl --html runs/demo/stats.html
-  mkdir -p runs/demo
-  $BIN/intone stats data/persona.jsonl --html runs/demo/stats.html
-fi
+step intone stats data/persona.jsonl --html $RUN/stats.html
+$BIN/intone stats data/persona.jsonl --html $RUN/stats.html
+
+step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps 20 --out $RUN/adapter-run
+rm -rf "$RUN/adapter-run"
+$BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps 20 --out "$RUN/adapter-run"
+
+step intone sample $RUN/adapter-run --base --temperature 0 --max-new-tokens 80 --prompt "Evening, Wren. What's brewing tonight?"
+$BIN/intone sample "$RUN/adapter-run" --base --temperature 0 --max-new-tokens 80 \
+  --prompt "Evening, Wren. What's brewing tonight?"
+
+printf '\nThe run folder %s/adapter-run holds adapter/, loss.png, metrics.jsonl and manifest.json;\n' "$RUN"
+printf 'the stats report is %s/stats.html. Chat with the adapter: .venv/bin/intone chat %s/adapter-run\n' "$RUN" "$RUN"

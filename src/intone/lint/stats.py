@@ -15,7 +15,7 @@ TOKEN_SAMPLE = 2000
 """Answers tokenized for token-length statistics (evenly spaced when there are more)."""
 STYLE_SAMPLE = 2000
 """Answers given stylometric features (evenly spaced when there are more)."""
-EDGE_SAMPLE = 20_000
+EDGE_SAMPLE = 5_000
 """Answers whose first and last words are counted (evenly spaced when there are more)."""
 _EDGE_STRIP = ".,!?;:\"'()[]{}*_-—–…“”‘’`~"
 

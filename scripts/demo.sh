@@ -21,8 +21,8 @@ step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps 20 --out
 rm -rf "$RUN/adapter-run"
 $BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps 20 --out "$RUN/adapter-run"
 
-step intone sample $RUN/adapter-run --base --temperature 0 --max-new-tokens 80 --prompt "Evening, Wren. What's brewing tonight?"
-$BIN/intone sample "$RUN/adapter-run" --base --temperature 0 --max-new-tokens 80 \
+step intone sample $RUN/adapter-run --base --temperature 0.8 --repetition-penalty 1.3 --max-new-tokens 60 --prompt "Evening, Wren. What's brewing tonight?"
+$BIN/intone sample "$RUN/adapter-run" --base --temperature 0.8 --repetition-penalty 1.3 --max-new-tokens 60 \
   --prompt "Evening, Wren. What's brewing tonight?"
 
 printf '\nThe run folder %s/adapter-run holds adapter/, loss.png, metrics.jsonl and manifest.json;\n' "$RUN"

@@ -51,8 +51,10 @@ def run(
     summary = result.summary()
     shown = [d for d in result.diagnostics if d.severity in ("error", "warning")]
     if shown:
-        report(type(result)([type(f)(f.path, [d for d in f.diagnostics if d in shown]) for f in result.files]),
-               "text", sys.stderr)
+        from dataclasses import replace
+
+        only_shown = [replace(f, diagnostics=[d for d in f.diagnostics if d in shown]) for f in result.files]
+        report(type(result)(only_shown), "text", sys.stderr)
     warnings = [d.to_dict() for d in result.diagnostics if d.severity == "warning"]
     pre = Preflight(ok=True, lint_summary=summary, warnings=warnings)
     print(

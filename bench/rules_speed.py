@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from rule_quality import RULES as VOICE_RULES  # the one list of voice/distribution rules
+
 from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.engine import Linter
@@ -24,17 +26,6 @@ from intone.lint.rules import RULES
 from intone.lint.stats import DatasetProfile
 from intone.lint.tokens import TiktokenCounter
 
-VOICE_RULES = (
-    "near-duplicate",
-    "low-diversity",
-    "length-uniformity",
-    "length-outlier",
-    "style-drift",
-    "repeated-opener",
-    "repeated-closer",
-    "catchphrase-imbalance",
-    "eval-leakage",
-)
 REPEATS = 3
 BAR = 1.5
 

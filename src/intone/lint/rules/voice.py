@@ -439,8 +439,8 @@ class RepeatedOpener(_RepeatedEdge):
     ## What it does
     Counts the first one, two and three words of every answer (case and punctuation ignored)
     and reports a phrase that opens more than `max-share` of the answers. One-word openers that
-    are plain grammar ("I", "The", "It") are not counted. Files with more than 20,000 answers are
-    judged on an evenly spaced sample of 20,000.
+    are plain grammar ("I", "The", "It") are not counted. Files with more than 5,000 answers are
+    judged on an evenly spaced sample of 5,000.
 
     ## Why is this bad?
     A fine-tuned model copies the most frequent opening: if a quarter of the answers start with
@@ -471,8 +471,8 @@ class RepeatedCloser(_RepeatedEdge):
     ## What it does
     Counts the last one, two and three words of every answer (case and punctuation ignored)
     and reports a phrase that closes more than `max-share` of the answers. One-word closers
-    that are plain grammar ("you", "it") are not counted. Files with more than 20,000 answers are
-    judged on an evenly spaced sample of 20,000.
+    that are plain grammar ("you", "it") are not counted. Files with more than 5,000 answers are
+    judged on an evenly spaced sample of 5,000.
 
     ## Why is this bad?
     Stock sign-offs such as "I hope this helps!" become a reflex of the fine-tuned model and

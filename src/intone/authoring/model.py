@@ -9,24 +9,27 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from intone.authoring.undo import Edit, UndoStack
 from intone.lint.stats import word_count
 from intone.schemas.jsonl import (
     BOM,
+    Line,
     ReadProblem,
     dump_record,
     line_bytes,
     read_jsonl_path,
+    validate_line,
     write_jsonl_atomic,
 )
-from intone.schemas.record import CONVERSATION_ADAPTER, Conversation
+from intone.schemas.shape import plainly_valid
+
+if TYPE_CHECKING:
+    from intone.schemas.record import Conversation
 
 ROLES = ("user", "assistant", "system")
 _uids = itertools.count(1)
@@ -73,11 +76,9 @@ class Row:
         if self.data is None:
             return None
         if self._record_of is not self.data:
-            try:
-                self._record = CONVERSATION_ADAPTER.validate_python(self.data)
-            except (ValidationError, ValueError, RecursionError):
-                self._record = None
-            self._record_of = self.data
+            line = Line(number=0, raw=b"", ending=b"", data=self.data)
+            validate_line(line)  # imports pydantic on first use
+            self._record, self._record_of = line.record, self.data
         return self._record
 
     # --------------------------------------------------------------- views for the list
@@ -339,7 +340,13 @@ def file_digest(path: Path) -> str | None:
 
 
 def rows_from_path(path: Path) -> Iterator[Row]:
-    for line in read_jsonl_path(path):
+    return rows_from_lines(read_jsonl_path(path, validate=False))
+
+
+def rows_from_lines(lines: Iterable[Line]) -> Iterator[Row]:
+    """Rows from lines read with `validate=False`: each line is validated here."""
+    for line in lines:
+        validate_line(line)
         raw = line_bytes(line)
         if line.record is None:
             yield Row(data=None, clean_bytes=raw, problems=list(line.problems), source_line=line.number)
@@ -348,6 +355,22 @@ def rows_from_path(path: Path) -> Iterator[Row]:
             row.problems = list(line.problems)
             row._record, row._record_of = line.record, line.data
             yield row
+
+
+def plain_rows(lines: Iterator[Line], limit: int) -> tuple[list[Row], Line | None]:
+    """Up to `limit` rows for the first screen, without pydantic.
+
+    Takes lines from `lines` (read with `validate=False`) while they are plainly valid records
+    with no read problems; returns those rows and the first line it did not take (None when
+    `lines` ran out). That line and the rest go through `rows_from_lines`. Each row's pydantic
+    record is built when a lint rule first asks for it."""
+    rows: list[Row] = []
+    for line in lines:
+        if len(rows) >= limit or line.problems or not plainly_valid(line.data):
+            return rows, line
+        raw = line_bytes(line)
+        rows.append(Row(data=line.data, clean_bytes=raw, clean_data=line.data, source_line=line.number))
+    return rows, None
 
 
 def filter_rows(

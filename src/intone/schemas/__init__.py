@@ -1,4 +1,10 @@
-"""What a record is, and how JSONL bytes become records. Depends on nothing else in intone."""
+"""What a record is, and how JSONL bytes become records. Depends on nothing else in intone.
+
+`Conversation` and `Message` (pydantic) load on first access, so that reading and writing JSONL
+does not pay for pydantic until a record is validated.
+"""
+
+from typing import Any
 
 from intone.schemas.jsonl import (
     Line,
@@ -8,9 +14,18 @@ from intone.schemas.jsonl import (
     read_jsonl,
     read_jsonl_bytes,
     read_jsonl_path,
+    validate_line,
     write_jsonl_atomic,
 )
-from intone.schemas.record import Conversation, Message
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Conversation", "Message"):
+        from intone.schemas import record
+
+        return getattr(record, name)
+    raise AttributeError(f"module 'intone.schemas' has no attribute {name!r}")
+
 
 __all__ = [
     "Conversation",
@@ -22,5 +37,6 @@ __all__ = [
     "read_jsonl",
     "read_jsonl_bytes",
     "read_jsonl_path",
+    "validate_line",
     "write_jsonl_atomic",
 ]

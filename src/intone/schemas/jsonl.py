@@ -14,13 +14,17 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
-from pydantic import ValidationError
 
 from intone.schemas.locate import locate_field
-from intone.schemas.record import CONVERSATION_ADAPTER, KNOWN_MESSAGE_KEYS, Conversation, render_loc
+from intone.schemas.shape import KNOWN_MESSAGE_KEYS, render_loc
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from intone.schemas.record import Conversation
 
 BOM = b"\xef\xbb\xbf"
 
@@ -47,7 +51,8 @@ class Line:
     data: Any = None
     """The parsed JSON value, or None when the line is not valid JSON."""
     record: Conversation | None = None
-    """The validated record, or None when the line has parse or schema problems."""
+    """The validated record, or None when the line has parse or schema problems (or was read
+    with `validate=False` and not yet passed to `validate_line`)."""
     problems: list[ReadProblem] = field(default_factory=list)
     bom: bool = False
 
@@ -56,8 +61,11 @@ class Line:
         return not self.raw.strip()
 
 
-def read_jsonl(stream: BinaryIO) -> Iterator[Line]:
-    """Yield one `Line` per physical line of a binary stream."""
+def read_jsonl(stream: BinaryIO, *, validate: bool = True) -> Iterator[Line]:
+    """Yield one `Line` per physical line of a binary stream.
+
+    With `validate=False` lines are parsed but not checked against the schema (pydantic is not
+    even imported); call `validate_line` on each before trusting `record` or `problems`."""
     crlf_reported = False
     for number, chunk in enumerate(stream, start=1):
         raw, ending = _split_ending(chunk)
@@ -81,16 +89,18 @@ def read_jsonl(stream: BinaryIO) -> Iterator[Line]:
             yield line
             continue
         _parse_into(line)
+        if validate:
+            validate_line(line)
         yield line
 
 
-def read_jsonl_bytes(data: bytes) -> Iterator[Line]:
-    return read_jsonl(io.BytesIO(data))
+def read_jsonl_bytes(data: bytes, *, validate: bool = True) -> Iterator[Line]:
+    return read_jsonl(io.BytesIO(data), validate=validate)
 
 
-def read_jsonl_path(path: str | os.PathLike[str]) -> Iterator[Line]:
+def read_jsonl_path(path: str | os.PathLike[str], *, validate: bool = True) -> Iterator[Line]:
     with open(path, "rb", buffering=1 << 20) as stream:
-        yield from read_jsonl(stream)
+        yield from read_jsonl(stream, validate=validate)
 
 
 def _split_ending(chunk: bytes) -> tuple[bytes, bytes]:
@@ -122,10 +132,36 @@ def _parse_into(line: Line) -> None:
             )
         )
         return
+
+
+_adapter: Any = None
+_validation_error: type[Exception] | None = None
+
+
+def _load_schema() -> tuple[Any, type[Exception]]:
+    """The pydantic adapter, imported on first use so that parsing alone stays light."""
+    global _adapter, _validation_error
+    if _adapter is None:
+        from pydantic import ValidationError
+
+        from intone.schemas.record import CONVERSATION_ADAPTER
+
+        _adapter, _validation_error = CONVERSATION_ADAPTER, ValidationError
+    return _adapter, _validation_error  # type: ignore[return-value]
+
+
+def validate_line(line: Line) -> None:
+    """Check a parsed JSON object against the schema: sets `record`, or adds the schema problems.
+
+    Call it once per line read with `validate=False`; lines that did not parse to an object are
+    left as they are (their problems are already known)."""
+    if not isinstance(line.data, dict) or line.record is not None:
+        return
+    adapter, validation_error = _load_schema()
     try:
-        line.record = CONVERSATION_ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        line.problems.extend(_schema_problems(exc, raw))
+        line.record = adapter.validate_python(line.data)
+    except validation_error as exc:
+        line.problems.extend(_schema_problems(exc, line.raw))  # type: ignore[arg-type]
     except (RecursionError, ValueError) as exc:  # absurdly nested input
         line.problems.append(ReadProblem("schema-error", f"record could not be validated: {exc}"))
 
@@ -331,5 +367,6 @@ __all__ = [
     "read_jsonl",
     "read_jsonl_bytes",
     "read_jsonl_path",
+    "validate_line",
     "write_jsonl_atomic",
 ]

@@ -6,10 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter
 
+from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS, ROLES, render_loc
+
 Role = Literal["system", "user", "assistant"]
-ROLES: tuple[str, ...] = ("system", "user", "assistant")
-KNOWN_RECORD_KEYS = frozenset({"messages", "id", "tags", "notes", "split"})
-KNOWN_MESSAGE_KEYS = frozenset({"role", "content"})
 
 
 class Message(BaseModel):
@@ -57,12 +56,13 @@ class Conversation(BaseModel):
 CONVERSATION_ADAPTER: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 
 
-def render_loc(loc: tuple[str | int, ...]) -> str:
-    """Render a pydantic `loc` as a field path: ("messages", 2, "content") -> messages[2].content."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+__all__ = [
+    "CONVERSATION_ADAPTER",
+    "KNOWN_MESSAGE_KEYS",
+    "KNOWN_RECORD_KEYS",
+    "ROLES",
+    "Conversation",
+    "Message",
+    "Role",
+    "render_loc",
+]

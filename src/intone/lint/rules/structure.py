@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from intone.lint.registry import LineRule, RecordRule
 from intone.schemas.locate import locate_field
-from intone.schemas.record import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
+from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext

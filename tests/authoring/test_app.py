@@ -315,3 +315,26 @@ async def test_ctrl_r_switches_the_role_of_the_focused_turn(tmp_path: Path) -> N
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert screen_of(app).dataset.rows[screen_of(app).current].data == row.data
+
+
+async def test_schema_errors_on_the_first_screen_become_broken_rows(tmp_path: Path) -> None:
+    good = (
+        '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Ahoy there!"}]}'
+    )
+    narrator = '{"messages": [{"role": "narrator", "content": "hi"}]}'
+    path = tmp_path / "early.jsonl"
+    path.write_text("\n".join([good, narrator, good.replace("hi", "hello")]) + "\n")
+    before = path.read_bytes()
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = screen_of(app)
+        rows = screen.dataset.rows
+        assert [r.broken for r in rows] == [False, True, False]
+        assert [p.name for p in rows[1].problems] == ["unknown-role"]
+        assert rows[0].record() is not None and rows[2].record() is not None
+        assert screen.live.worst(rows[1]) == "error"
+        screen.select(2)
+        await pilot.press("ctrl+d", "ctrl+z", "ctrl+s")
+        await settle(pilot)
+    assert path.read_bytes() == before

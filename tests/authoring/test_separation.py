@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,65 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "intone.toml").write_text("[author]\nkeymap = {save = 5}\n")
     bad = subprocess.run([*run, str(tmp_path / "x.jsonl")], check=False, capture_output=True, text=True)
     assert bad.returncode == 2 and "keymap" in bad.stderr and "Traceback" not in bad.stderr
+
+
+FIRST_PAINT_PROBE = """
+import asyncio, json, sys
+from intone.authoring.app import make_app
+from intone.authoring.screens.editor import EditorScreen
+
+seen = {}
+painted = EditorScreen._painted
+
+def probe(self):
+    seen["pydantic at first paint"] = "pydantic" in sys.modules
+    seen["rows on screen"] = len(self.dataset.rows)
+    painted(self)
+
+EditorScreen._painted = probe
+
+async def main():
+    app = make_app(sys.argv[1])
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.editor_screen
+        while screen.busy:
+            await pilot.pause(0.02)
+        seen["rows in the end"] = len(screen.dataset.rows)
+        seen["errors in the end"] = screen.live.counts()[0]
+    print(json.dumps(seen))
+
+asyncio.run(main())
+"""
+
+
+def test_the_first_screen_is_drawn_before_pydantic_is_imported(tmp_path: Path) -> None:
+    """pydantic costs about 200 ms to import: the first screen must not wait for it."""
+    lines = [
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": f"question {i}"},
+                    {"role": "assistant", "content": f"answer {i}"},
+                ]
+            }
+        )
+        for i in range(300)
+    ]
+    lines[200] = json.dumps({"messages": [{"role": "user", "content": 5}]})  # read by the worker
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "pydantic at first paint": False,
+        "rows on screen": 120,
+        "rows in the end": 300,
+        "errors in the end": 1,
+    }

@@ -44,6 +44,10 @@ class IntoneApp(App):
         self.settings = settings
         self.keymap = keymap_from(settings)
 
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the footer shows them: ^s for ctrl+s (Textual's), ⇧f8 for shift+f8 (shorter)."""
+        return super().get_key_display(binding).replace("shift+", "⇧")
+
     def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         self.push_screen(EditorScreen(self.path, self.settings))

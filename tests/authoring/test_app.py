@@ -338,3 +338,17 @@ async def test_schema_errors_on_the_first_screen_become_broken_rows(tmp_path: Pa
         await pilot.press("ctrl+d", "ctrl+z", "ctrl+s")
         await settle(pilot)
     assert path.read_bytes() == before
+
+
+async def test_the_shown_example_is_checked_before_the_whole_file(sample: Path, monkeypatch) -> None:
+    monkeypatch.setattr(EditorScreen, "lint_all", lambda self, *, with_near: None)  # whole file never done
+    app = make_app(sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        while screen.reading or not screen.schema_ready:
+            await pilot.pause(0.02)
+        screen.select(3)  # trailing whitespace in its answer
+        await pilot.pause()
+        text = str(screen.panel.query_one("#diagnostics").render())
+        assert "whitespace" in text and "whole-file checks" in text
+        assert not screen.live.ready

@@ -98,6 +98,10 @@ class PanelView:
     """(row uid, similarity) of examples whose answer resembles this one."""
     near_available: bool = True
     dataset_diagnostics: list[Diagnostic] = field(default_factory=list)
+    checked: bool = True
+    """False until the example's own rules have run (just after opening a file)."""
+    file_checked: bool = True
+    """False until the whole-file rules (duplicates, lengths, voice) have run."""
 
 
 def _similarity_module():
@@ -444,6 +448,8 @@ class LiveLint:
             near=near,
             near_available=self.near_index is not None,
             dataset_diagnostics=list(self.file_diags),
+            checked=row is None or row.uid in self.record_diags,
+            file_checked=self.ready,
         )
 
 

@@ -105,7 +105,13 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         ),
         Binding("ctrl+s", "save", "Save", id="save", tooltip="Save the file (atomically)", priority=True),
         Binding(
-            "ctrl+z", "undo", "Undo", id="undo", tooltip="Undo the last change", priority=True, group=UNDO_REDO
+            "ctrl+z",
+            "undo",
+            "Undo",
+            id="undo",
+            tooltip="Undo the last change",
+            priority=True,
+            group=UNDO_REDO,
         ),
         Binding(
             "ctrl+y",
@@ -154,6 +160,9 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
             self.index = index
             self.indexed = indexed
 
+    class SchemaReady(Message):
+        """pydantic is imported: record rules can run without stalling the UI."""
+
     class Loaded(Message):
         def __init__(self, rows: list, done: bool, digest: str | None = None) -> None:
             super().__init__()
@@ -174,6 +183,8 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         self.live = LiveLint(settings, str(path))
         self.current: int | None = None
         self.first_paint_at: float | None = None
+        self.schema_ready = False
+        """Set once pydantic is loaded (just after the first paint)."""
         self.first_paint_cpu: float | None = None
         self.filtered: list[int] | None = None
         self.note = ""
@@ -244,6 +255,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
     def _painted(self) -> None:
         self.first_paint_at = time.perf_counter()  # read by bench/author_speed.py
         self.first_paint_cpu = time.process_time()
+        self._load_schema()
         if self._rest is not None:  # after the first paint, so the reader does not slow it down
             self._load_rest(self._rest)
 
@@ -256,6 +268,17 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
                 self.post_message(self.Loaded(batch, False))
                 batch = []
         self.post_message(self.Loaded(batch, True, file_digest(self.path)))
+
+    @work(thread=True, exclusive=True, group="schema")
+    def _load_schema(self) -> None:
+        import intone.schemas.record  # noqa: F401 - about 200 ms, kept off the first screen
+
+        self.post_message(self.SchemaReady())
+
+    @on(SchemaReady)
+    def _schema_ready(self) -> None:
+        self.schema_ready = True
+        self.update_panel()
 
     @on(Loaded)
     def _more_rows(self, event: Loaded) -> None:
@@ -316,6 +339,9 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         rows = self.dataset.rows
         row = rows[self.current] if self.current is not None else None
         answer = None
+        if row is not None and not row.broken and self.schema_ready and row.uid not in self.live.record_diags:
+            self.live.update_row(row, self.current)  # just opened: its own rules, before the whole file's
+            self.update_status()
         focused = self.editor.current_message()
         if row is not None and focused is not None and not row.broken:
             roles = [m.get("role") for m in row.messages]

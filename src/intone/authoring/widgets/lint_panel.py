@@ -85,14 +85,20 @@ class LintPanel(VerticalScroll):
 
     @staticmethod
     def _diagnostics(view: PanelView) -> str:
-        if not view.diagnostics:
-            return "[b]This example[/b]\n[green]✔ no problems[/]"
         lines = ["[b]This example[/b]"]
+        if not view.checked:
+            lines.append("[dim]checking…[/]")
+        elif not view.diagnostics:
+            lines.append(
+                "[green]✔ no problems[/]" if view.file_checked else "[green]✔ no problems of its own[/]"
+            )
         for d in view.diagnostics:
             style = SEVERITY_STYLE[d.severity]
             lines.append(f"[{style}]{d.severity[0].upper()} {d.name}[/] {escape(d.message)}")
             if d.fix:
                 lines.append(f"  [dim]{escape(d.fix)}[/]")
+        if view.checked and not view.file_checked:
+            lines.append("[dim]whole-file checks (duplicates, lengths, voice) still running…[/]")
         return "\n".join(lines)
 
     @staticmethod

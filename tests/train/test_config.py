@@ -65,3 +65,34 @@ def test_to_toml_round_trips():
     cfg = load_config({"lr": 3e-4, "eval": "e.jsonl", "lora_targets": "q_proj,v_proj", "drop_long": True})
     again = from_table(tomllib.loads(cfg.to_toml()), "config.toml")
     assert again == cfg
+
+
+@pytest.mark.parametrize("flags", [["--epochs", "nan"], ["--epochs", "inf"], ["--lr", "nan"], ["--lr", "0"]])
+def test_non_finite_or_zero_numbers_are_usage_errors(tmp_path, capsys, flags):
+    from intone.cli import main
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n')
+    assert main(["train", str(data), "--out", str(tmp_path / "run"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert flags[0][2:] in err and "Traceback" not in err
+
+
+def test_max_new_tokens_zero_is_a_usage_error(tmp_path, capsys):
+    from intone.cli import main
+
+    assert main(["sample", str(tmp_path), "--prompt", "Hi", "--max-new-tokens", "0"]) == 2
+    assert "--max-new-tokens 0: must be at least 1" in capsys.readouterr().err
+
+
+def test_bf16_on_a_device_without_it_exits_2_naming_the_device(tmp_path, tiny_model, capsys, monkeypatch):
+    from intone.cli import main
+    from intone.train import device
+
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(cuda=False, mps=False))
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n')
+    assert main(["train", str(data), "--model", str(tiny_model), "--out", str(tmp_path / "run"),
+                 "--dtype", "bfloat16"]) == 2
+    err = capsys.readouterr().err
+    assert "--dtype bfloat16" in err and "device cpu" in err and "AVX512-BF16" in err

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from intone.train import device as dev
-from intone.train.device import DeviceError, Probe, dtype_name, prepare_environment, select_device
+from intone.train.device import (
+    DeviceError,
+    Probe,
+    cpu_has_bf16,
+    dtype_name,
+    prepare_environment,
+    select_device,
+    select_dtype,
+)
 
 NONE = Probe(cuda=False, mps=False)
 CUDA = Probe(cuda=True, mps=False, cuda_bf16=True)
@@ -39,9 +47,36 @@ def test_unavailable_or_unknown_device_is_an_error_that_says_what_to_do(requeste
 
 def test_dtype_follows_device():
     assert dtype_name("cpu", BOTH) == "float32"
-    assert dtype_name("mps", BOTH) == "float32"  # fp16 overflows Gemma; bf16 on MPS is incomplete
+    assert dtype_name("cpu", Probe(cuda=False, mps=False, cpu_bf16=True)) == "bfloat16"
+    assert dtype_name("mps", BOTH) == "float32"  # no bf16 matmul on this MPS
+    assert dtype_name("mps", Probe(cuda=False, mps=True, mps_bf16=True)) == "bfloat16"
     assert dtype_name("cuda", CUDA) == "bfloat16"
     assert dtype_name("cuda:0", OLD_CUDA) == "float32"
+
+
+def test_explicit_dtype_and_bf16_where_there_is_none():
+    bf16_cpu = Probe(cuda=False, mps=False, cpu_bf16=True)
+    assert select_dtype("float32", "cpu", bf16_cpu) == "float32"
+    assert select_dtype("bfloat16", "cpu", bf16_cpu) == "bfloat16"
+    for device, found in (("cpu", NONE), ("cuda", OLD_CUDA), ("mps", MPS)):
+        with pytest.raises(DeviceError, match=f"device {device}") as err:
+            select_dtype("bfloat16", device, found)
+        assert "--dtype float32" in str(err.value)
+    with pytest.raises(DeviceError, match="--dtype 'float16'"):
+        select_dtype("float16", "cpu", NONE)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu vme avx2 avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu avx2 amx_bf16 amx_tile", True),
+        ("fpu vme sse4_2 avx avx2 fma f16c", False),  # this project's 2-core EPYC: bf16 is emulated, ~200x slower
+    ],
+)
+def test_cpu_bf16_is_read_from_the_cpu_flags(flags, expected):
+    assert cpu_has_bf16(f"processor\t: 0\nmodel name\t: X\nflags\t\t: {flags}\n") is expected
+    assert cpu_has_bf16("no flags line") is False
 
 
 def test_mps_fallback_is_enabled_on_macos_only(monkeypatch):
@@ -62,8 +97,10 @@ def test_probe_asks_torch(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(dev, "_mps_runs_bf16", lambda: True)
     found = dev.probe()
-    assert found == Probe(cuda=True, mps=True, cuda_bf16=True)
+    assert found == Probe(cuda=True, mps=True, cuda_bf16=True, cpu_bf16=False, mps_bf16=True)
     assert select_device("auto", found) == "mps"
 
 

@@ -23,8 +23,8 @@ def trained(tmp_path_factory, tiny_model) -> Path:
                for p in prompts]
     data = write_jsonl(folder / "const.jsonl", records)
     run = folder / "run"
-    code = main(["train", str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "40",
-                 "--lr", "1e-2", "--val-fraction", "0"])
+    code = main(["train", str(data), "--model", str(tiny_model), "--out", str(run), "--max-steps", "60",
+                 "--lr", "1e-2", "--val-fraction", "0", "--dtype", "float32"])
     assert code == 0
     return run
 
@@ -112,5 +112,37 @@ def test_config_toml_of_a_run_round_trips(trained):
     from intone.train.sample import run_config
 
     cfg = run_config(trained)
-    assert cfg.max_steps == 40 and cfg.lr == 1e-2 and cfg.val_fraction == 0
+    assert cfg.max_steps == 60 and cfg.lr == 1e-2 and cfg.val_fraction == 0
     assert json.loads((trained / "manifest.json").read_text())["model"]["id"] == cfg.model
+
+
+def test_batched_generation_equals_one_at_a_time_and_says_when_it_stopped(trained):
+    from intone.train.sample import GenerationOptions, generate, generate_batch, load_for_generation
+
+    loaded = load_for_generation(trained, None, "cpu")
+    conversations = [(("user", "Hi"),), (("user", "Tell me something rather longer, please"),),
+                     (("system", "Be kind."), ("user", "Go on"))]
+    greedy = GenerationOptions(temperature=0, max_new_tokens=40)
+    batch = generate_batch(loaded, conversations, greedy)
+    assert [r.text for r in batch] == [generate(loaded, c, greedy) for c in conversations]
+    assert batch[0].text == REPLY and all(r.stopped and r.tokens == len(r.text) for r in batch)  # char tokens
+    cut = generate_batch(loaded, conversations[:1], GenerationOptions(temperature=0, max_new_tokens=4))[0]
+    assert cut.tokens == 4 and not cut.stopped and cut.text == REPLY[:4]
+
+
+def test_chat_streams_the_reply_as_it_is_generated(trained):
+    from intone.train.sample import GenerationOptions, generate_batch, load_for_generation
+
+    loaded = load_for_generation(trained, None, "cpu")
+    pieces: list[str] = []
+    reply = generate_batch(loaded, [(("user", "Hi"),)], GenerationOptions(temperature=0), on_text=pieces.append)[0]
+    assert len(pieces) > 3 and "".join(pieces) == reply.text == REPLY
+
+
+def test_sample_prompts_reports_progress_and_each_reply_on_stderr(trained, tmp_path, capsys):
+    prompts = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Say {c}"} for c in "abc"])
+    assert main(["sample", str(trained), "--prompts", str(prompts), "--temperature", "0", "--batch-size", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count(REPLY) == 3
+    assert "sample: 2/3 prompts" in captured.err and "sample: 3/3 prompts" in captured.err
+    assert captured.err.count(f"({len(REPLY.split())} words, {len(REPLY)} tokens, stopped at end of turn)") == 3

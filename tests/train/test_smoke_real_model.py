@@ -34,6 +34,13 @@ def test_three_steps_save_reload_sample(tmp_path, capsys):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["model"]["id"].startswith("embedded") and manifest["template"] == "gemma (built in)"
     assert manifest["steps"]["done"] == 3
+    assert [r["id"] for r in manifest["trained"]["token_rows"]] == [105, 106]
+    assert manifest["trained"]["tied_output_head"] is True
+    from safetensors.torch import load_file
+
+    rows = [v for k, v in load_file(str(run / "adapter" / "adapter_model.safetensors")).items()
+            if "trainable_tokens_delta" in k]
+    assert len(rows) == 1 and tuple(rows[0].shape) == (2, 640)  # the two turn tokens' rows, saved once (tied)
     losses = [json.loads(x)["loss"] for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(losses) == 3 and all(0 < v < 20 for v in losses)
     capsys.readouterr()

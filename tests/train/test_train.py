@@ -59,7 +59,11 @@ def test_loss_goes_down_and_the_run_folder_is_complete(tmp_path, tiny_model, dat
     assert manifest["lint"]["summary"]["errors"] == 0
     assert manifest["model"]["sha256"] and manifest["model"]["kind"] == "folder"
     assert set(manifest["versions"]) >= {"torch", "transformers", "peft"}
-    assert manifest["device"] == {"device": "cpu", "dtype": "float32"}
+    assert manifest["device"]["device"] == "cpu" and manifest["device"]["weights"] == "float32"
+    assert manifest["device"]["dtype"] in ("float32", "bfloat16") and manifest["device"]["requested_dtype"] == "auto"
+    trained = manifest["trained"]
+    assert trained["token_rows"] == [{"token": "<start_of_turn>", "id": 105}, {"token": "<end_of_turn>", "id": 106}]
+    assert trained["tied_output_head"] is True and trained["lora"]["r"] == 16
     tokens = manifest["tokens"]
     assert tokens["train_examples"] + tokens["eval_examples"] == 24
     assert 0 < tokens["trainable_tokens"] < tokens["total_tokens"]
@@ -186,8 +190,7 @@ def test_resume_needs_a_checkpoint(tmp_path):
     assert main(["train", "--resume", str(tmp_path)]) == 2
 
 
-def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tiny_tokenizer, monkeypatch):
-    """Chunked, assistant-only logits give the same loss and gradients as the full-logits loss."""
+def _loss_fixture(tiny_model, tiny_tokenizer):
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -200,15 +203,28 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
                      (("user", "Long day?"), ("assistant", "Aye."), ("user", "Tea?"), ("assistant", "Always."))]
     encoded = encode_conversations(tiny_tokenizer, GemmaTemplate(), conversations)
     batch = collate([Example(i, c, e.input_ids, e.labels) for i, (c, e) in enumerate(zip(conversations, encoded))], 0)
-    model = loop.setup_model(AutoModelForCausalLM.from_pretrained(str(tiny_model)), TrainConfig(lora_dropout=0.0))
-    with torch.no_grad():  # make LoRA active (B starts at zero)
+    model = loop.setup_model(
+        AutoModelForCausalLM.from_pretrained(str(tiny_model)), TrainConfig(lora_dropout=0.0), [105, 106]
+    )
+    with torch.no_grad():  # make LoRA active (B starts at zero) and the token rows differ from the frozen ones
         for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.1)
+            if "lora_B" in name or "trainable_tokens_delta" in name:
+                p.add_(torch.randn_like(p) * 0.1)
+    return model, batch, encoded
 
+
+def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tiny_tokenizer, monkeypatch):
+    """Chunked, assistant-only logits give the same loss and gradients as the full-logits loss,
+    the trainable token rows included (in the input embedding and, tied, in the output head)."""
+    import torch
+
+    from intone.train import loop
+
+    model, batch, encoded = _loss_fixture(tiny_model, tiny_tokenizer)
     reference = model(**batch).loss  # HF: mean over shifted labels != -100
     reference.backward()
     expected = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    assert any("trainable_tokens_delta" in n and g.abs().sum() > 0 for n, g in expected.items())
     model.zero_grad()
 
     monkeypatch.setattr(loop, "HEAD_CHUNK_BYTES", 4 * 300 * 3)  # 3 rows per chunk: many chunks
@@ -221,11 +237,29 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
             assert torch.allclose(p.grad, expected[name], atol=1e-6), name
 
 
+def test_bf16_autocast_loss_and_gradients_stay_close_to_fp32(tiny_model, tiny_tokenizer):
+    import torch
+
+    from intone.train import loop
+
+    model, batch, _ = _loss_fixture(tiny_model, tiny_tokenizer)
+    grads = {}
+    for dtype in ("float32", "bfloat16"):
+        model.zero_grad()
+        total, n = loop.assistant_loss(model, batch, backward_scale=None, dtype=dtype)
+        loop.assistant_loss(model, batch, backward_scale=1.0 / n, dtype=dtype)
+        grads[dtype] = (total.item() / n, torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad]))
+        assert all(p.dtype == torch.float32 for p in model.parameters() if p.requires_grad)
+    (loss32, g32), (loss16, g16) = grads["float32"], grads["bfloat16"]
+    assert abs(loss16 - loss32) / loss32 < 0.02
+    assert torch.nn.functional.cosine_similarity(g32, g16, dim=0) > 0.99
+
+
 def test_general_head_path_matches_the_in_place_one(tiny_model, tiny_tokenizer):
     """The autograd path (used for soft-capped or bf16 heads) gives the same loss and gradient."""
     import torch
 
-    from intone.train.loop import _head_loss, _head_loss_autograd
+    from intone.train.loop import Head, _head_loss, _head_loss_autograd
 
     torch.manual_seed(0)
     weight = torch.randn(50, 8)
@@ -234,7 +268,26 @@ def test_general_head_path_matches_the_in_place_one(tiny_model, tiny_tokenizer):
     head.weight.requires_grad_(False)
     hidden = torch.randn(11, 8, requires_grad=True)
     targets = torch.randint(0, 50, (11,))
-    total, grad = _head_loss(hidden.detach(), weight, targets, 0.5)
-    expected = _head_loss_autograd(hidden, head, targets, None, 0.5)
+    total, grad, _ = _head_loss(hidden.detach(), Head(weight), targets, 0.5)
+    expected = _head_loss_autograd(hidden, head, targets, None, 0.5, "float32", 50)
     assert torch.allclose(total, expected, atol=1e-5)
     assert torch.allclose(grad, hidden.grad, atol=1e-6)
+
+
+def test_lean_token_rows_give_peft_values_and_gradients(tiny_model, tiny_tokenizer):
+    """intone's lookup of the trained token rows equals PEFT's own forward, gradients included."""
+    import torch
+
+    model, batch, _ = _loss_fixture(tiny_model, tiny_tokenizer)
+    layer = model.get_base_model().get_input_embeddings().token_adapter
+    delta = layer.trainable_tokens_delta["default"]
+    ids = batch["input_ids"]
+    assert bool((ids == 105).any() and (ids == 106).any())
+    results = []
+    for forward in (layer.forward_adapters, type(layer).forward_adapters.__get__(layer)):
+        delta.grad = None
+        out = forward(ids, ["default"])
+        (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+        results.append((out.detach(), delta.grad.clone()))
+    assert layer.forward_adapters is not type(layer).forward_adapters.__get__(layer)
+    assert torch.allclose(results[0][0], results[1][0]) and torch.allclose(results[0][1], results[1][1])

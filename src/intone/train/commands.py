@@ -39,6 +39,7 @@ def register(sub) -> None:
 
     sample = sub.add_parser("sample", parents=[gen], help="generate replies from a trained run")
     sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default: 8)")
     what = sample.add_mutually_exclusive_group(required=True)
     what.add_argument("--prompt", action="append", help="a user message (repeatable)")
     what.add_argument("--prompts", metavar="FILE.jsonl", help='{"prompt": ...} or messages records')
@@ -136,31 +137,37 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
     import time
 
     from intone.train import preflight
-    from intone.train.device import dtype_name, probe, select_device
+    from intone.train.device import probe, select_device, select_dtype
     from intone.train.loop import Trainer, setup_model
-    from intone.train.model import fingerprint, load_model, resolve_model, tokenizer_folder
+    from intone.train.model import fingerprint, load_model, resolve_model, tokenizer_folder, trainable_token_ids
     from intone.train.rundir import BarReporter, plot_loss, versions, write_json_atomic
     from intone.train.template import TextTokenizer, template_for
 
     found = probe()
     device = select_device(cfg.device, found)
-    dtype = dtype_name(device, found)
+    dtype = select_dtype(cfg.dtype, device, found)
     source = resolve_model(cfg.model)
     tokenizer = TextTokenizer(tokenizer_folder(source))
     template = template_for(tokenizer)
-    print(f"intone train: {data} on {source.display}, {device} ({dtype}), template: {template.name}", file=sys.stderr)
+    tokens = trainable_token_ids(cfg.train_tokens, tokenizer, template)
+    why = "" if cfg.dtype != "auto" else (
+        " (auto: this device has bf16)" if dtype == "bfloat16" else " (auto: no bf16 on this device)"
+    )
+    shown = ", ".join(t for t, _ in tokens) or "none"
+    print(f"intone train: {data} on {source.display}, {device}, compute {dtype}{why}, template: {template.name}, "
+          f"trained token rows: {shown}", file=sys.stderr)
     pre = preflight.run(data, cfg, tokenizer, template, f"tokenizer:{source.display}")
     if not pre.ok:
         return EXIT_FINDINGS
     preflight_s = time.perf_counter() - started
 
     load_started = time.perf_counter()
-    model = setup_model(load_model(source, device, dtype), cfg)
+    model = setup_model(load_model(source, device), cfg, [i for _, i in tokens])
     load_s = time.perf_counter() - load_started
     pad_id = tokenizer.token_id(tokenizer.special.get("pad_token", "")) or 0
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(model, cfg, pre.train, pre.valid, run_dir=run_dir, device=device, pad_id=pad_id,
-                      reporter=BarReporter())
+                      reporter=BarReporter(), dtype=dtype)
     resumed_from = None
     if args.resume:
         trainer.load_checkpoint()
@@ -172,8 +179,8 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     per_step = pre.counts["total_tokens"] / max(1, trainer.per_epoch)
     estimate = ""
-    if device == "cpu":  # measured: ~70 tokens/s for LoRA on the 270M model on 2 cores, scaled by size
-        rate = 70 * 268e6 / n_params
+    if device == "cpu":  # measured here: about 45 tokens/s for LoRA on the 270M model on 2 AVX2 cores (fp32)
+        rate = 45 * 268e6 / n_params
         estimate = f"; about {_minutes((trainer.total - trainer.progress.step) * per_step / rate)} on this CPU"
     print(
         f"plan: {trainer.total} steps ({trainer.per_epoch} per epoch, batch {cfg.batch_size} x accum "
@@ -194,7 +201,14 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
         "model": fingerprint(source),
         "template": template.name,
         "versions": versions(),
-        "device": {"device": device, "dtype": dtype},
+        "device": {"device": device, "dtype": dtype, "weights": "float32",
+                   "autocast": dtype == "bfloat16", "requested_dtype": cfg.dtype},
+        "trained": {
+            "lora": {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "targets": list(cfg.lora_targets)},
+            "token_rows": [{"token": t, "id": i} for t, i in tokens],
+            "tied_output_head": bool(getattr(model.get_base_model().config, "tie_word_embeddings", False)),
+            "parameters": n_trainable,
+        },
         "tokens": pre.counts,
         "steps": {"planned": trainer.total, "per_epoch": trainer.per_epoch},
         "timings": {"preflight_s": round(preflight_s, 2), "model_load_s": round(load_s, 2)},
@@ -255,8 +269,27 @@ def _minutes(seconds: float) -> str:
 
 
 def _options(args):
+    import math
+
+    from intone.cli import UsageError
     from intone.train.sample import GenerationOptions
 
+    checks = [
+        ("--temperature", args.temperature, 0, None), ("--top-p", args.top_p, 0, 1),
+        ("--repetition-penalty", args.repetition_penalty, 0, None),
+    ]
+    for flag, value, low, high in checks:
+        if not math.isfinite(value) or value < low or (high is not None and value > high) or (
+            flag != "--temperature" and value == 0
+        ):
+            bound = f"in (0, {high}]" if high else ("0 or more" if flag == "--temperature" else "greater than 0")
+            raise UsageError(f"{flag} {value}: must be a finite number {bound}")
+    if args.max_new_tokens < 1:
+        raise UsageError(f"--max-new-tokens {args.max_new_tokens}: must be at least 1")
+    if args.top_k < 0 or args.min_new_tokens < 0 or args.min_new_tokens > args.max_new_tokens:
+        raise UsageError("--top-k and --min-new-tokens must be 0 or more, and --min-new-tokens at most --max-new-tokens")
+    if getattr(args, "batch_size", 1) < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
     return GenerationOptions(
         temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, repetition_penalty=args.repetition_penalty,
         min_new_tokens=args.min_new_tokens, max_new_tokens=args.max_new_tokens, seed=args.seed,
@@ -285,8 +318,11 @@ def _with_system(args, turns):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from intone.train.sample import generate, read_prompts
+    import time
 
+    from intone.train.sample import generate_batch, read_prompts
+
+    opts = _options(args)
     if args.prompts:
         path = Path(args.prompts)
         if not path.is_file():
@@ -297,31 +333,64 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         prompts = [("--prompt", (("user", text),)) for text in args.prompt]
     loaded = _load(args)
-    opts = _options(args)
-    for n, (_where, turns) in enumerate(prompts):
-        messages = _with_system(args, turns)
-        if n:
-            print()
-        if len(prompts) > 1 or args.base:
-            print(f"> {turns[-1][1]}")
-        tuned = generate(loaded, messages, opts)
-        if args.base:
-            print(f"[tuned]\n{tuned}\n[base]\n{generate(loaded, messages, opts, base=True)}")
-        else:
-            print(tuned)
+    progress = len(prompts) > 1
+    started, new_tokens = time.perf_counter(), 0
+    shown = 0
+    for first in range(0, len(prompts), args.batch_size):
+        chunk = prompts[first : first + args.batch_size]
+        conversations = [_with_system(args, turns) for _, turns in chunk]
+        tuned = generate_batch(loaded, conversations, opts)
+        base = generate_batch(loaded, conversations, opts, base=True) if args.base else None
+        new_tokens += sum(r.tokens for r in tuned) + sum(r.tokens for r in base or [])
+        for i, (_where, turns) in enumerate(chunk):
+            if shown:
+                print()
+            shown += 1
+            if len(prompts) > 1 or args.base:
+                print(f"> {turns[-1][1]}")
+            if base is not None:
+                print(f"[tuned]\n{tuned[i].text}")
+                sys.stdout.flush()
+                print(_reply_note(tuned[i], opts), file=sys.stderr)
+                print(f"[base]\n{base[i].text}")
+                sys.stdout.flush()
+                print(_reply_note(base[i], opts), file=sys.stderr)
+            else:
+                print(tuned[i].text)
+                sys.stdout.flush()
+                print(_reply_note(tuned[i], opts), file=sys.stderr)
         sys.stdout.flush()
+        if progress:
+            seconds = time.perf_counter() - started
+            done = min(first + args.batch_size, len(prompts))
+            eta = seconds / done * (len(prompts) - done)
+            print(f"sample: {done}/{len(prompts)} prompts, {new_tokens} new tokens, "
+                  f"{new_tokens / seconds:.1f} tokens/s, ETA {eta:.0f} s", file=sys.stderr)
     return EXIT_OK
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    from intone.train.sample import generate
+def _reply_note(reply, opts) -> str:
+    """The line under each reply (stderr): its length and whether it ended by itself."""
+    from intone.lint.stats import word_count
 
-    loaded = _load(args)
+    how = "stopped at end of turn" if reply.stopped else f"cut at --max-new-tokens {opts.max_new_tokens}"
+    return f"({word_count(reply.text)} words, {reply.tokens} tokens, {how})"
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from intone.train.sample import generate_batch
+
     opts = _options(args)
+    loaded = _load(args)
     history: list[tuple[str, str]] = []
     interactive = sys.stdin.isatty()
     if interactive:
         print("Chatting with the tuned model. /reset clears the conversation, /quit or Ctrl-D leaves.", file=sys.stderr)
+
+    def show(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
     while True:
         try:
             text = input("you> " if interactive else "")
@@ -336,13 +405,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             continue
         history.append(("user", text))
         messages = _with_system(args, history)
-        reply = generate(loaded, messages, opts)
         if args.base:
-            print(f"[tuned] {reply}\n[base]  {generate(loaded, messages, opts, base=True)}")
-        else:
-            print(f"model> {reply}" if interactive else reply)
-        sys.stdout.flush()
-        history.append(("assistant", reply))
+            show("[tuned] ")
+        elif interactive:
+            show("model> ")
+        reply = generate_batch(loaded, [messages], opts, on_text=show)[0]
+        show("\n")
+        if args.base:
+            show("[base]  ")
+            generate_batch(loaded, [messages], opts, base=True, on_text=show)
+            show("\n")
+        history.append(("assistant", reply.text))
     return EXIT_OK
 
 

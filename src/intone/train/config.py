@@ -7,6 +7,7 @@ Keys are written with dashes in TOML (`lora-r = 16`) and as flags (`--lora-r 16`
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,12 @@ def opt(default: Any, help: str, **extra: Any) -> Any:
 class TrainConfig:
     model: str = opt("embedded", "model: 'embedded' (Gemma 3 270M), a hub id, a local folder or a .gguf file")
     device: str = opt("auto", "auto (mps, then cuda, then cpu), cpu, cuda, cuda:N or mps", choices=("auto", "cpu", "cuda", "mps"))
+    dtype: str = opt(
+        "auto",
+        "compute dtype: auto (bf16 autocast where the CPU/GPU has bf16, else fp32), float32 or bfloat16; "
+        "weights, LoRA and optimizer state stay fp32",
+        choices=("auto", "float32", "bfloat16"),
+    )
     epochs: float = opt(3.0, "passes over the training data (ignored when max-steps is set)")
     max_steps: int = opt(0, "stop after this many optimiser steps (0: use epochs)")
     batch_size: int = opt(4, "examples per forward pass")
@@ -42,6 +49,12 @@ class TrainConfig:
     lora_targets: list[str] = opt(  # noqa: RUF009 - opt() returns a dataclass field
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         "modules LoRA adapts (comma-separated on the command line)",
+    )
+    train_tokens: list[str] = opt(  # noqa: RUF009 - opt() returns a dataclass field
+        ["auto"],
+        "embedding rows trained beside LoRA (tied to the output head): auto (the template's turn "
+        "tokens, e.g. <start_of_turn>,<end_of_turn>), none, or token strings; without them a "
+        "pretrained model's untrained turn tokens are never learned and replies do not stop",
     )
     seed: int = opt(0, "seed for the data order, the validation split, dropout and LoRA init")
     eval: str | None = opt(None, "eval JSONL file (default: a --val-fraction split of the training data)")
@@ -95,6 +108,8 @@ def coerce(name: str, value: Any, where: str) -> Any:
     if kind in (int, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
             raise ConfigError(f"{where}: {key} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: {key} must be a finite number, got {value!r}")
         if value < 0:
             raise ConfigError(f"{where}: {key} must not be negative, got {value!r}")
         value = kind(value)
@@ -128,6 +143,10 @@ def check(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{where}: warmup-ratio must be in [0, 1), got {cfg.warmup_ratio}")
     if not 0 <= cfg.lora_dropout < 1:
         raise ConfigError(f"{where}: lora-dropout must be in [0, 1), got {cfg.lora_dropout}")
+    if cfg.lr <= 0:
+        raise ConfigError(f"{where}: lr must be greater than 0, got {cfg.lr}")
+    if len(cfg.train_tokens) > 1 and any(t in ("auto", "none") for t in cfg.train_tokens):
+        raise ConfigError(f"{where}: train-tokens: 'auto' and 'none' stand alone, got {cfg.train_tokens}")
     if cfg.max_steps == 0 and cfg.epochs <= 0:
         raise ConfigError(f"{where}: give epochs > 0 or max-steps > 0")
     return cfg

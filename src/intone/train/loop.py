@@ -76,8 +76,8 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr
 
 
-def setup_model(model, cfg: TrainConfig):
-    """Wrap a loaded causal LM with LoRA (seeded init)."""
+def setup_model(model, cfg: TrainConfig, token_ids: Sequence[int] = ()):
+    """Wrap a loaded causal LM with LoRA and the trainable token rows (seeded init)."""
     import torch
     from peft import get_peft_model
 
@@ -85,88 +85,230 @@ def setup_model(model, cfg: TrainConfig):
 
     torch.manual_seed(cfg.seed)
     model.config.use_cache = False
-    return get_peft_model(model, lora_config(cfg))
+    model = get_peft_model(model, lora_config(cfg, list(token_ids)))
+    lean_token_rows(model)
+    return model
+
+
+def lean_token_rows(model) -> bool:
+    """Look up PEFT's trainable token rows without rebuilding the whole embedding matrix.
+
+    PEFT's TrainableTokensLayer forms `weight.index_copy(rows)` (262k x 640 floats for Gemma)
+    on every forward, and autograd then fills a dense gradient of the same size: measured here,
+    about 0.8 s per micro-batch. This forward gives the same values and gradients: the frozen
+    embedding's output, with the positions holding a trained token replaced by its trained
+    row. Merged, disabled or multi-adapter states use PEFT's own forward.
+    """
+    import torch
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    layer = getattr(base.get_input_embeddings(), "token_adapter", None)
+    if layer is None or not isinstance(layer.base_layer, torch.nn.Embedding):
+        return False
+    original = layer.forward_adapters
+
+    def forward_adapters(x, active_adapters, *args, **kwargs):
+        names = [n for n in active_adapters if n in layer.trainable_tokens_delta]
+        if layer.disable_adapters or layer.merged or len(names) != 1 or args or kwargs:
+            return original(x, active_adapters, *args, **kwargs)
+        result = layer.base_layer(x)  # Gemma's scaled embedding includes its scale
+        index = torch.tensor(layer.token_indices[names[0]], device=x.device)
+        hits = x[..., None] == index
+        found = hits.any(-1)
+        if not bool(found.any()):
+            return result
+        values = layer.trainable_tokens_delta[names[0]][hits[found].int().argmax(-1)]
+        scale = layer._get_embed_scale() if hasattr(layer, "_get_embed_scale") else None
+        if scale is not None:
+            values = values * scale.to(values.dtype)
+        return result.index_put((found,), values.to(result.dtype))
+
+    layer.forward_adapters = forward_adapters
+    return True
 
 
 HEAD_CHUNK_BYTES = 128 << 20  # logits are computed this many bytes at a time
 _BUFFERS: dict[tuple, Any] = {}
+_CASTS: dict[tuple, Any] = {}
 
 
-def assistant_loss(model, batch, *, backward_scale: float | None = None) -> tuple[Any, int]:
+@dataclass
+class Head:
+    """The output projection as the loss sees it: a frozen weight, with `rows` (trainable,
+    PEFT's trainable-token delta) standing in for the weight's rows at `index`."""
+
+    weight: Any
+    rows: Any = None
+    index: Any = None
+    module: Any = None
+
+
+def head_of(model) -> Head:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = base.get_output_embeddings()
+    layer = getattr(head, "token_adapter", None)
+    if layer is None:
+        return Head(getattr(head, "weight", None), module=head)
+    if layer.merged or layer.disable_adapters:
+        return Head(layer.base_layer.weight, module=head)
+    for name in layer.active_adapters:
+        if name in layer.trainable_tokens_delta:
+            index = torch_tensor(layer.token_indices[name], layer.base_layer.weight.device)
+            return Head(layer.base_layer.weight, layer.trainable_tokens_delta[name], index, head)
+    return Head(layer.base_layer.weight, module=head)
+
+
+def torch_tensor(values, device):
+    import torch
+
+    return torch.tensor(list(values), dtype=torch.long, device=device)
+
+
+def _decoder_hidden(model, batch, dtype: str):
+    from intone.train.device import autocast
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    device = batch["input_ids"].device.type
+    with autocast(device, dtype):
+        return base.get_decoder()(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
+
+
+def assistant_loss(
+    model, batch, *, backward_scale: float | None = None, dtype: str = "float32"
+) -> tuple[Any, int]:
     """Summed cross-entropy over trained positions, and their count.
 
     Logits are computed only at trained positions, in chunks, so memory stays bounded however
     large the vocabulary. With `backward_scale`, the loss times the scale is back-propagated:
     the vocabulary projection by hand (in place, in one reused buffer; see `_head_loss`), the
-    decoder by autograd.
+    decoder by autograd. `dtype` "bfloat16" runs the decoder under bf16 autocast and the
+    projection's matmuls in bf16; softmax and loss stay fp32.
     """
     import torch
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    decoder, head = base.get_decoder(), base.get_output_embeddings()
+    head = head_of(model)
     labels = batch["labels"][:, 1:]
     keep = labels != IGNORE
-    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    hidden = _decoder_hidden(model, batch, dtype)
     hidden, targets = hidden[:, :-1][keep], labels[keep]
     n = int(targets.numel())
     train = backward_scale is not None and torch.is_grad_enabled()
     cap = getattr(base.config, "final_logit_softcapping", None)
+    weight = head.weight
     plain = (
-        isinstance(head, torch.nn.Linear) and head.bias is None and not head.weight.requires_grad
-        and head.weight.dtype == torch.float32 and not cap
+        isinstance(weight, torch.Tensor) and not weight.requires_grad and weight.dtype == torch.float32
+        and (not isinstance(head.module, torch.nn.Linear) or head.module.bias is None) and not cap
     )
     if plain:
-        total, grad = _head_loss(hidden.detach(), head.weight, targets, backward_scale if train else None)
+        total, grad, row_grad = _head_loss(
+            hidden.detach().float(), head, targets, backward_scale if train else None, dtype
+        )
         if train and n:
-            hidden.backward(grad)
+            if row_grad is not None:
+                (hidden.detach().float() @ head.rows.t()).backward(row_grad)
+            hidden.backward(grad.to(hidden.dtype))
         return total, n
-    return _head_loss_autograd(hidden, head, targets, cap, backward_scale if train else None), n
+    scale = backward_scale if train else None
+    return _head_loss_autograd(hidden, head.module, targets, cap, scale, dtype, weight.shape[0]), n
 
 
-def _head_loss(hidden, weight, targets, scale: float | None):
-    """Cross-entropy of `hidden @ weight.T` and, with `scale`, its gradient wrt `hidden`.
+def _low_precision(weight, dtype: str):
+    """A cached bf16 copy of a frozen weight (None for fp32)."""
+    import torch
 
+    if dtype != "bfloat16":
+        return None
+    key = (weight.data_ptr(), weight.shape, weight.device)
+    cast = _CASTS.get(key)
+    if cast is None:
+        _CASTS.clear()
+        cast = _CASTS[key] = weight.detach().to(torch.bfloat16)
+    return cast
+
+
+def _buffer(name: str, shape: tuple, device, dtype):
+    import torch
+
+    key = (name, shape, device, dtype)
+    buffer = _BUFFERS.get(key)
+    if buffer is None:
+        for old in [k for k in _BUFFERS if k[0] == name]:
+            del _BUFFERS[old]
+        buffer = _BUFFERS[key] = torch.empty(shape, device=device, dtype=dtype)
+    return buffer
+
+
+def _head_loss(hidden, head: Head, targets, scale: float | None, dtype: str = "float32"):
+    """Cross-entropy of `hidden @ weight.T` and, with `scale`, its gradients.
+
+    Returns (summed loss, gradient wrt `hidden`, gradient wrt the logits of the trainable rows).
     Written out so that the (rows x vocabulary) logits live in one buffer that is reused: the
     softmax and its gradient (softmax - one-hot) are computed in place. Freshly allocated
     logits of hundreds of MB cost page faults on every step, and autograd would keep several.
+    The trainable rows' logits replace the frozen weight's columns at `head.index`.
     """
     import torch
 
+    weight = head.weight
+    low = _low_precision(weight, dtype)
     n, vocab = hidden.shape[0], weight.shape[0]
     rows = max(1, min(n, HEAD_CHUNK_BYTES // (4 * vocab)))
-    key = (rows, vocab, hidden.device, hidden.dtype)
-    buffer = _BUFFERS.get(key)
-    if buffer is None:
-        _BUFFERS.clear()
-        buffer = _BUFFERS[key] = torch.empty((rows, vocab), device=hidden.device, dtype=hidden.dtype)
+    logits_buffer = _buffer("logits", (rows, vocab), hidden.device, torch.float32)
+    low_buffer = _buffer("low", (rows, vocab), hidden.device, torch.bfloat16) if low is not None else None
     grad = torch.empty_like(hidden) if scale is not None else None
+    trained = head.rows.detach().float() if head.rows is not None else None
+    row_grad = torch.empty((n, len(head.index)), device=hidden.device) if scale is not None and trained is not None else None
     total = torch.zeros((), device=hidden.device, dtype=torch.float32)
     for start in range(0, n, rows):
         h, y = hidden[start : start + rows], targets[start : start + rows]
-        logits = buffer[: h.shape[0]]
-        torch.matmul(h, weight.t(), out=logits)
+        m = h.shape[0]
+        logits = logits_buffer[:m]
+        if low is None:
+            torch.matmul(h, weight.t(), out=logits)
+        else:
+            torch.matmul(h.to(torch.bfloat16), low.t(), out=low_buffer[:m])
+            logits.copy_(low_buffer[:m])
+        if trained is not None:
+            logits[:, head.index] = h @ trained.t()
         picked = logits.gather(1, y[:, None]).squeeze(1)
         top = logits.max(dim=1).values
         logits.sub_(top[:, None]).exp_()
         norm = logits.sum(dim=1)
         total += (top + norm.log() - picked).sum()
-        if grad is not None:
-            logits.div_(norm[:, None])
-            logits[torch.arange(h.shape[0], device=h.device), y] -= 1.0
-            logits.mul_(scale)
-            torch.matmul(logits, weight, out=grad[start : start + rows])
-    return total, grad
+        if grad is None:
+            continue
+        logits.div_(norm[:, None])
+        logits[torch.arange(m, device=h.device), y] -= 1.0
+        logits.mul_(scale)
+        out = grad[start : start + m]
+        if trained is not None:
+            row_grad[start : start + m] = logits[:, head.index]
+            logits[:, head.index] = 0.0
+        if low is None:
+            torch.matmul(logits, weight, out=out)
+        else:
+            low_buffer[:m].copy_(logits)
+            out.copy_(low_buffer[:m] @ low)
+        if trained is not None:
+            out += row_grad[start : start + m] @ trained
+    return total, grad, row_grad
 
 
-def _head_loss_autograd(hidden, head, targets, cap, scale: float | None):
-    """The general path (soft-capped logits, bf16 heads): chunked, each chunk back-propagated at once."""
+def _head_loss_autograd(hidden, head, targets, cap, scale: float | None, dtype: str, vocab: int):
+    """The general path (soft-capped logits, trainable heads): chunked, each chunk back-propagated at once."""
     import torch.nn.functional as F
 
-    rows = max(1, HEAD_CHUNK_BYTES // (4 * head.weight.shape[0]))
+    from intone.train.device import autocast
+
+    rows = max(1, HEAD_CHUNK_BYTES // (4 * vocab))
     inputs = hidden.detach().requires_grad_(True) if scale is not None else hidden
     total = 0.0
     for start in range(0, targets.numel(), rows):
-        logits = head(inputs[start : start + rows]).float()
+        with autocast(hidden.device.type, dtype):
+            logits = head(inputs[start : start + rows]).float()
         if cap:
             logits = (logits / cap).tanh() * cap
         loss = F.cross_entropy(logits, targets[start : start + rows], reduction="sum")
@@ -177,6 +319,27 @@ def _head_loss_autograd(hidden, head, targets, cap, scale: float | None):
     if scale is not None and targets.numel():
         hidden.backward(inputs.grad.to(hidden.dtype))
     return total
+
+
+def token_probabilities(model, batch, token_id: int, dtype: str = "float32") -> list[float]:
+    """P(token_id) wherever it is the trained target: e.g. how sure the model is to end its turn
+    at exactly the positions where the data ends it (teacher-forced)."""
+    import torch
+
+    head = head_of(model)
+    labels = batch["labels"][:, 1:]
+    where = labels == token_id
+    if not bool(where.any()):
+        return []
+    with torch.no_grad():
+        hidden = _decoder_hidden(model, batch, dtype)[:, :-1][where].float()
+        logits = hidden @ head.weight.float().t()
+        if head.rows is not None:
+            logits[:, head.index] = hidden @ head.rows.float().t()
+        cap = getattr(model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = (logits / cap).tanh() * cap
+        return torch.softmax(logits, dim=-1)[:, token_id].tolist()
 
 
 class Trainer:
@@ -191,6 +354,7 @@ class Trainer:
         device: str,
         pad_id: int,
         reporter: Reporter | None = None,
+        dtype: str = "float32",
     ) -> None:
         import torch
 
@@ -198,7 +362,7 @@ class Trainer:
 
         tune_allocator()
         self.model, self.cfg, self.train_set, self.valid_set = model, cfg, list(train), list(valid)
-        self.run_dir, self.device, self.pad_id = Path(run_dir), device, pad_id
+        self.run_dir, self.device, self.pad_id, self.dtype = Path(run_dir), device, pad_id, dtype
         self.reporter = reporter or NullReporter()
         self.stop = StopFlag()
         self.total = total_steps(len(self.train_set), cfg)
@@ -263,7 +427,7 @@ class Trainer:
         tokens = 0
         for examples in batches:
             batch = self._to_device(collate(examples, self.pad_id))
-            loss_sum, _ = assistant_loss(self.model, batch, backward_scale=1.0 / n_trained)
+            loss_sum, _ = assistant_loss(self.model, batch, backward_scale=1.0 / n_trained, dtype=self.dtype)
             total_loss += float(loss_sum)
             tokens += sum(e.n_tokens for e in examples)
         if self.cfg.max_grad_norm > 0:
@@ -300,7 +464,7 @@ class Trainer:
         with torch.no_grad():
             for start in range(0, len(examples), self.cfg.batch_size):
                 batch = self._to_device(collate(examples[start : start + self.cfg.batch_size], self.pad_id))
-                loss_sum, n = assistant_loss(self.model, batch)
+                loss_sum, n = assistant_loss(self.model, batch, dtype=self.dtype)
                 loss += float(loss_sum)
                 count += n
         self.model.train(was_training)
@@ -329,11 +493,13 @@ class Trainer:
         """Adapter, optimizer, RNG and position: everything a resume needs to continue exactly."""
         import torch
         from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
 
         folder = self.run_dir / CHECKPOINT
         tmp = self.run_dir / f".{CHECKPOINT}.tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        torch.save(get_peft_model_state_dict(self.model), tmp / "adapter.pt")
+        state_dict = {k: v.detach().contiguous().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
+        save_file(state_dict, str(tmp / "adapter.safetensors"))
         torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save({"torch": torch.get_rng_state()}, tmp / "rng.pt")
         p = self.progress
@@ -351,11 +517,13 @@ class Trainer:
     def load_checkpoint(self) -> None:
         import torch
         from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
 
         folder = self.run_dir / CHECKPOINT
-        set_peft_model_state_dict(self.model, torch.load(folder / "adapter.pt", map_location=self.device))
-        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
-        torch.set_rng_state(torch.load(folder / "rng.pt")["torch"])
+        # Tensors from safetensors, the rest with weights_only: a crafted checkpoint cannot run code.
+        set_peft_model_state_dict(self.model, load_file(str(folder / "adapter.safetensors"), device=str(self.device)))
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device, weights_only=True))
+        torch.set_rng_state(torch.load(folder / "rng.pt", weights_only=True)["torch"])
         state = json.loads((folder / "state.json").read_text())
         p = self.progress
         p.step, p.tokens, p.trainable_tokens = state["step"], state["tokens"], state["trainable_tokens"]

@@ -215,7 +215,8 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(peft|transformers|torch)\.")
 
 
-def load_model(source: ModelSource, device: str, dtype: str):
+def load_model(source: ModelSource, device: str, dtype: str = "float32"):
+    """The model with weights in `dtype` (training keeps float32 and autocasts)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -225,8 +226,13 @@ def load_model(source: ModelSource, device: str, dtype: str):
     return model.to(device)
 
 
-def lora_config(cfg):
-    """The peft LoraConfig for a TrainConfig."""
+def lora_config(cfg, token_ids: list[int] | None = None):
+    """The peft LoraConfig for a TrainConfig.
+
+    `token_ids` are embedding rows trained in full beside LoRA, through PEFT's own trainable
+    tokens (`trainable_token_indices`). With tied embeddings (Gemma) PEFT ties the same rows
+    in the output head, so they also move the logits of those tokens.
+    """
     from peft import LoraConfig
 
     return LoraConfig(
@@ -234,9 +240,35 @@ def lora_config(cfg):
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
         target_modules=list(cfg.lora_targets),
+        trainable_token_indices=list(token_ids) if token_ids else None,
         bias="none",
         task_type="CAUSAL_LM",
     )
+
+
+def trainable_token_ids(spec: list[str], tokenizer, template) -> list[tuple[str, int]]:
+    """(token, id) pairs for `--train-tokens`.
+
+    Why the default trains the turn tokens: in the pretrained Gemma 3 270M, `<end_of_turn>`'s
+    embedding row (tied to the output head) is one of ~4,700 near-identical rows of tokens the
+    model never saw (cosine > 0.99), so no hidden state can give it much probability without
+    giving the same to its twins, and LoRA alone leaves P(<end_of_turn>) near 0.0001.
+    """
+    from intone.train.template import START
+
+    if spec == ["none"]:
+        return []
+    if spec == ["auto"]:
+        wanted = [t for t in (START, template.end_of_turn) if t]
+        found = [(t, tokenizer.token_id(t)) for t in dict.fromkeys(wanted)]
+        return [(t, i) for t, i in found if i is not None]
+    out = []
+    for text in dict.fromkeys(spec):
+        token = tokenizer.token_id(text)
+        if token is None:
+            raise ModelError(f"--train-tokens: {text!r} is not a single token of this model's vocabulary")
+        out.append((text, token))
+    return out
 
 
 def end_of_turn_ids(tokenizer, template) -> list[int]:

@@ -33,6 +33,17 @@ class Loaded:
     device: str
     stop_ids: list[int]
     has_adapter: bool
+    pad_id: int = 0
+
+
+@dataclass
+class Reply:
+    text: str
+    """The reply, without template tokens."""
+    tokens: int
+    """New tokens generated, the stop token not counted."""
+    stopped: bool
+    """It ended at end of turn (or eos) before --max-new-tokens."""
 
 
 def run_config(run_dir: Path):
@@ -49,9 +60,15 @@ def run_config(run_dir: Path):
         return from_table(tomllib.load(fh), str(path))
 
 
-def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str) -> Loaded:
-    """The base model with the run's adapter (when run_dir is given), its tokenizer and template."""
-    from intone.train.device import dtype_name, probe, tune_allocator
+def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str, *, merge: bool = True) -> Loaded:
+    """The base model with the run's adapter (when run_dir is given), its tokenizer and template.
+
+    The adapter (LoRA and the trained token rows) is merged into the weights for generation:
+    measured on the 270M model on a 2-core CPU, that makes a reply about 3x faster than running
+    the LoRA branches on every token. `generate(..., base=True)` unmerges for the base model's
+    answer and merges again after.
+    """
+    from intone.train.device import tune_allocator
     from intone.train.model import end_of_turn_ids, load_model, resolve_model, tokenizer_folder
 
     tune_allocator()
@@ -67,48 +84,139 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
     source = resolve_model(model_spec)
     tokenizer = TextTokenizer(tokenizer_folder(source))
     template = template_for(tokenizer)
-    found = probe()
-    model = load_model(source, device, dtype_name(device, found))
+    model = load_model(source, device)
     if adapter is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(adapter))
+        if merge:
+            model.merge_adapter()
     model.eval()
-    return Loaded(model, tokenizer, template, device, end_of_turn_ids(tokenizer, template), adapter is not None)
+    if device == "cpu":
+        small_batch_linears(model)
+    stop_ids = end_of_turn_ids(tokenizer, template)
+    pad = tokenizer.token_id(tokenizer.special.get("pad_token", ""))
+    return Loaded(model, tokenizer, template, device, stop_ids, adapter is not None,
+                  pad if pad is not None else stop_ids[0])
 
 
-def generate(loaded: Loaded, messages: Messages, opts: GenerationOptions, *, base: bool = False) -> str:
-    """One reply to a conversation that ends with a user turn. `base` turns the adapter off."""
+def small_batch_linears(model, max_rows: int = 64) -> int:
+    """Compute Linear layers as `(W @ x.T).T` when few rows come in (decoding, one token per reply).
+
+    The same product, laid out so the CPU BLAS streams the weight once: measured on this
+    project's 2-core CPU, the 262k-row Gemma head takes 68 ms for 8 rows instead of 268 ms, and
+    the decoder's projections 0.3-0.6 ms instead of 0.4-1.1 ms. Returns how many layers it set.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    count = 0
+    for module in model.modules():
+        if type(module) is not torch.nn.Linear:
+            continue
+
+        def forward(x, layer=module):
+            rows = x.numel() // x.shape[-1]
+            if rows > max_rows or x.dtype != layer.weight.dtype:
+                return F.linear(x, layer.weight, layer.bias)
+            out = (layer.weight @ x.reshape(rows, x.shape[-1]).t()).t()
+            if layer.bias is not None:
+                out = out + layer.bias
+            return out.reshape(*x.shape[:-1], layer.weight.shape[0])
+
+        module.forward = forward
+        count += 1
+    return count
+
+
+class _Streamer:
+    """Receives tokens from `generate` as they come and hands on the new text of reply 0."""
+
+    def __init__(self, loaded: Loaded, on_text) -> None:
+        self.loaded, self.on_text = loaded, on_text
+        self.ids: list[int] = []
+        self.shown = ""
+        self.prompt_seen = False
+        self.done = False
+
+    def put(self, value) -> None:
+        if not self.prompt_seen:  # generate() first passes the prompt
+            self.prompt_seen = True
+            return
+        if self.done:
+            return
+        token = int(value.reshape(-1)[0])
+        if token in self.loaded.stop_ids:
+            self.done = True
+            return
+        self.ids.append(token)
+        text = self.loaded.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # half of a multi-byte character: wait for the rest
+            return
+        if text.startswith(self.shown):
+            self.on_text(text[len(self.shown) :])
+            self.shown = text
+
+    def end(self) -> None:
+        self.done = True
+
+
+def generate_batch(
+    loaded: Loaded, conversations: Sequence[Messages], opts: GenerationOptions, *, base: bool = False, on_text=None
+) -> list[Reply]:
+    """Replies to several conversations at once (left padding, KV cache).
+
+    `base` turns the adapter off. `on_text(piece)` streams the first reply's text as it is
+    generated (used by chat, with one conversation).
+    """
     import contextlib
 
     import torch
 
-    ids = prompt_ids(loaded.tokenizer, loaded.template, messages)
-    input_ids = torch.tensor([ids], device=loaded.device)
-    pad = loaded.tokenizer.token_id(loaded.tokenizer.special.get("pad_token", "")) or loaded.stop_ids[0]
+    prompts = [prompt_ids(loaded.tokenizer, loaded.template, messages) for messages in conversations]
+    width = max(len(ids) for ids in prompts)
+    input_ids = torch.full((len(prompts), width), loaded.pad_id, dtype=torch.long)
+    attention = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, ids in enumerate(prompts):
+        input_ids[row, width - len(ids) :] = torch.tensor(ids)
+        attention[row, width - len(ids) :] = 1
     kwargs = {
         "max_new_tokens": opts.max_new_tokens,
         "min_new_tokens": opts.min_new_tokens,
         "repetition_penalty": opts.repetition_penalty,
         "eos_token_id": loaded.stop_ids,
-        "pad_token_id": pad,
+        "pad_token_id": loaded.pad_id,
     }
     if opts.temperature > 0:
         kwargs.update(do_sample=True, temperature=opts.temperature, top_p=opts.top_p, top_k=opts.top_k)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    switch = loaded.model.disable_adapter() if base and loaded.has_adapter else contextlib.nullcontext()
+    if on_text is not None:
+        kwargs["streamer"] = _Streamer(loaded, on_text)
+    model = loaded.model
+    off = base and loaded.has_adapter
+    switch = model.disable_adapter() if off else contextlib.nullcontext()
     torch.manual_seed(opts.seed)
-    with switch, torch.no_grad():
-        out = loaded.model.generate(
-            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, **kwargs
-        )
-    new = out[0, len(ids) :].tolist()
-    for i, token in enumerate(new):
-        if token in loaded.stop_ids:
-            new = new[:i]
-            break
-    return loaded.tokenizer.decode(new, skip_special_tokens=True)
+    try:
+        with switch, torch.no_grad():
+            out = model.generate(
+                input_ids=input_ids.to(loaded.device), attention_mask=attention.to(loaded.device), use_cache=True,
+                **kwargs,
+            )
+    finally:
+        if off and hasattr(model, "merge_adapter"):
+            model.merge_adapter()  # disabling unmerged it
+    replies = []
+    for row in out[:, width:].tolist():
+        stop = next((i for i, token in enumerate(row) if token in loaded.stop_ids), None)
+        new = row if stop is None else row[:stop]
+        replies.append(Reply(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), stop is not None))
+    return replies
+
+
+def generate(loaded: Loaded, messages: Messages, opts: GenerationOptions, *, base: bool = False) -> str:
+    """One reply to a conversation that ends with a user turn. `base` turns the adapter off."""
+    return generate_batch(loaded, [messages], opts, base=base)[0].text
 
 
 def read_prompts(path: Path) -> list[tuple[str, Messages]]:
@@ -139,7 +247,3 @@ def read_prompts(path: Path) -> list[tuple[str, Messages]]:
             raise UsageError(f"{where}: messages: the conversation must end with a user turn to reply to")
         out.append((where, turns))
     return out
-
-
-def side_by_side(pairs: Sequence[tuple[str, str]]) -> str:
-    return "\n".join(f"[{label}]\n{text}" for label, text in pairs)

@@ -125,7 +125,7 @@ def test_batched_generation_equals_one_at_a_time_and_says_when_it_stopped(traine
     greedy = GenerationOptions(temperature=0, max_new_tokens=40)
     batch = generate_batch(loaded, conversations, greedy)
     assert [r.text for r in batch] == [generate(loaded, c, greedy) for c in conversations]
-    assert batch[0].text == REPLY and all(r.stopped and r.tokens == len(r.text) for r in batch)  # char tokens
+    assert batch[0].text == REPLY and batch[0].stopped and batch[0].tokens == len(REPLY)  # char tokens
     cut = generate_batch(loaded, conversations[:1], GenerationOptions(temperature=0, max_new_tokens=4))[0]
     assert cut.tokens == 4 and not cut.stopped and cut.text == REPLY[:4]
 
@@ -146,3 +146,26 @@ def test_sample_prompts_reports_progress_and_each_reply_on_stderr(trained, tmp_p
     assert captured.out.count(REPLY) == 3
     assert "sample: 2/3 prompts" in captured.err and "sample: 3/3 prompts" in captured.err
     assert captured.err.count(f"({len(REPLY.split())} words, {len(REPLY)} tokens, stopped at end of turn)") == 3
+
+
+@pytest.mark.parametrize(("temperature", "top_k", "top_p"), [(0.7, 64, 0.95), (1.0, 0, 0.5), (1.3, 5, 1.0)])
+def test_the_sampler_draws_from_the_same_distribution_as_transformers(temperature, top_k, top_p):
+    import torch
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from intone.train.sample import GenerationOptions, TopKTopPSampler
+
+    torch.manual_seed(0)
+    scores = torch.randn(3, 500) * 3
+    sampler = TopKTopPSampler(GenerationOptions(temperature=temperature, top_k=top_k, top_p=top_p))
+    index, probs = sampler.distribution(scores)
+    ours = torch.zeros_like(scores).scatter_(1, index, probs)
+    ours = ours / ours.sum(dim=-1, keepdim=True)
+    expected = TemperatureLogitsWarper(temperature)(None, scores.clone())
+    if top_k:
+        expected = TopKLogitsWarper(top_k)(None, expected)
+    if top_p < 1:
+        expected = TopPLogitsWarper(top_p)(None, expected)
+    assert torch.allclose(ours, torch.softmax(expected, dim=-1), atol=1e-6)
+    drawn = sampler(None, scores)
+    assert (drawn == 0).sum() == 3 and bool((ours.gather(1, drawn.argmax(-1, keepdim=True)) > 0).all())

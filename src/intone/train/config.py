@@ -56,6 +56,9 @@ class TrainConfig:
         "tokens, e.g. <start_of_turn>,<end_of_turn>), none, or token strings; without them a "
         "pretrained model's untrained turn tokens are never learned and replies do not stop",
     )
+    token_lr_scale: float = opt(
+        10.0, "learning rate of the trained token rows, as a multiple of lr (they start among near-identical twins)"
+    )
     seed: int = opt(0, "seed for the data order, the validation split, dropout and LoRA init")
     eval: str | None = opt(None, "eval JSONL file (default: a --val-fraction split of the training data)")
     val_fraction: float = opt(0.1, "share held out for eval loss when --eval is not given (0: no eval)")

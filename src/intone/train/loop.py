@@ -368,8 +368,12 @@ class Trainer:
         self.total = total_steps(len(self.train_set), cfg)
         self.per_epoch = steps_per_epoch(len(self.train_set), cfg)
         self.progress = Progress()
-        params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        rows = [p for n, p in model.named_parameters() if p.requires_grad and "trainable_tokens_delta" in n]
+        lora = [p for n, p in model.named_parameters() if p.requires_grad and "trainable_tokens_delta" not in n]
+        groups = [{"params": lora, "lr_scale": 1.0}]
+        if rows:  # the turn tokens' rows start among thousands of near-identical twins: a larger step
+            groups.append({"params": rows, "lr_scale": cfg.token_lr_scale, "weight_decay": 0.0})
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self._plans: dict[int, list[list[int]]] = {}
         self._lengths = [e.n_tokens for e in self.train_set]
 
@@ -422,7 +426,7 @@ class Trainer:
         n_trained = sum(e.n_trainable for batch in batches for e in batch)
         lr = lr_at(step, self.total, self.cfg)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         total_loss = 0.0
         tokens = 0
         for examples in batches:

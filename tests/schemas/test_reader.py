@@ -177,3 +177,25 @@ def test_read_path_matches_read_bytes(tmp_path: Path) -> None:
     from_bytes = [(ln.number, problems(ln), line_bytes(ln)) for ln in lines_of(data)]
     assert from_path == from_bytes
     assert b"".join(b for _, _, b in from_path) == data
+
+
+def test_two_lone_surrogates_point_at_the_first() -> None:
+    raw = b'{"messages": [{"role": "user", "content": "a\\udc01 b"}, {"role": "assistant", "content": "c\\ud800"}]}'
+    (line,) = lines_of(raw)
+    assert problems(line) == ["invalid-json"]
+    assert line.problems[0].column == raw.index(b"\\udc01") + 1
+    assert "\\udc01" in line.problems[0].message
+    # A valid pair before the lone one is skipped over.
+    raw = b'{"a": "\\ud83d\\ude00", "b": "\\ud800x"}'
+    (line,) = lines_of(raw)
+    assert line.problems[0].column == raw.index(b"\\ud800x") + 1
+
+
+def test_huge_integer_gets_its_own_diagnostic_and_reading_goes_on() -> None:
+    digits = b"9" * 5000
+    got = lines_of(GOOD + b"\n" + b'{"messages": [], "n": ' + digits + b"}\n" + GOOD + b"\n")
+    assert [problems(x) for x in got] == [[], ["invalid-json"], []]
+    problem = got[1].problems[0]
+    assert "5000 digits" in problem.message and "string" in problem.message
+    assert problem.column == len(b'{"messages": [], "n": ') + 1
+    assert got[2].record is not None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -197,9 +199,25 @@ def _parse_slow(line: Line) -> Any:
     except RecursionError:
         line.problems.append(ReadProblem("invalid-json", "JSON nested too deeply", 1))
         return None
+    except ValueError:  # an integer longer than Python's int-to-str limit (4300 digits)
+        found = _HUGE_INT.search(text)
+        column = found.start() + 1 if found else 1
+        digits = len(found.group()) if found else 0
+        line.problems.append(
+            ReadProblem(
+                "invalid-json",
+                f"a number with {digits} digits at column {column} is too long to read; "
+                f"integers may have at most {_MAX_INT_DIGITS} digits: shorten it or write it as a string",
+                column,
+            )
+        )
+        return None
     surrogate = _lone_surrogate(data)
     if surrogate is not None:  # json accepts "\ud800"; such a string cannot be encoded or trained on
-        column = text.lower().find(surrogate) + 1 or 1
+        first = _LONE_SURROGATE_ESCAPE.search(text)
+        if first is not None:  # the leftmost one, whichever order the value was walked in
+            surrogate = first.group().lower()
+        column = first.start() + 1 if first else (text.lower().find(surrogate) + 1 or 1)
         line.problems.append(
             ReadProblem(
                 "invalid-json",
@@ -209,6 +227,15 @@ def _parse_slow(line: Line) -> Any:
         )
         return None
     return data
+
+
+_MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_HUGE_INT = re.compile(rf"\d{{{_MAX_INT_DIGITS + 1},}}")
+# A high surrogate escape not followed by a low one, or a low one not preceded by a high one.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def _lone_surrogate(value: Any) -> str | None:

@@ -62,7 +62,10 @@ def register(sub) -> None:
     export.add_argument("--valid-fraction", type=float, default=0.1, help="(default: 0.1)")
     export.add_argument("--test-fraction", type=float, default=0.0, help="(default: 0, no test.jsonl)")
     export.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    export.add_argument("--force", action="store_true", help="export even if the linter finds errors")
+    export.add_argument(
+        "--force", action="store_true",
+        help="export even if the linter finds errors, and replace split files already in --to (never the input)",
+    )
     export.set_defaults(func=cmd_export)
 
 
@@ -332,7 +335,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             from intone.cli import UsageError
 
             raise UsageError(f"--prompts {path}: no such file")
-        prompts = read_prompts(path)
+        prompts = read_prompts(path, warn=lambda message: print(f"intone: warning: {message}", file=sys.stderr))
     else:
         prompts = [("--prompt", (("user", text),)) for text in args.prompt]
     loaded = _load(args)

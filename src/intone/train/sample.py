@@ -6,10 +6,10 @@ template's end-of-turn token or eos, and only the reply text is returned (no tem
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from intone.train.template import Messages, TextTokenizer, prompt_ids, template_for
 
@@ -259,31 +259,56 @@ def generate(loaded: Loaded, messages: Messages, opts: GenerationOptions, *, bas
     return generate_batch(loaded, [messages], opts, base=base)[0].text
 
 
-def read_prompts(path: Path) -> list[tuple[str, Messages]]:
-    """Prompts from JSONL: {"prompt": "..."} or a messages record (a trailing assistant turn is dropped)."""
+def read_prompts(path: Path, warn: Callable[[str], None] | None = None) -> list[tuple[str, Messages]]:
+    """Prompts from JSONL: {"prompt": "..."} or a messages record (a trailing assistant turn is dropped).
+
+    A line that is not a usable prompt (bad JSON or UTF-8, a lone surrogate, a huge number, the
+    wrong shape) is skipped with a message to `warn` naming its line; the rest go on. With no
+    usable prompt at all it is a usage error."""
     from intone.cli import UsageError
+    from intone.schemas.jsonl import read_jsonl_path
 
     out: list[tuple[str, Messages]] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
+    skipped: list[str] = []
+    for line in read_jsonl_path(path, validate=False):
+        if line.blank:
             continue
-        where = f"{path}:{number}"
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{where}: not valid JSON ({exc.msg}); one JSON object per line") from None
-        if isinstance(data, dict) and isinstance(data.get("prompt"), str):
+        where = f"{path}:{line.number}"
+        problem = _prompt_problem(line)
+        if problem is not None:
+            skipped.append(f"{where}: {problem}")
+            continue
+        data = line.data
+        if isinstance(data.get("prompt"), str):
             out.append((where, (("user", data["prompt"]),)))
             continue
-        messages = data.get("messages") if isinstance(data, dict) else None
-        if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
-        ):
-            raise UsageError(f'{where}: messages: expected {{"prompt": "..."}} or {{"messages": [{{"role", "content"}}, ...]}}')
-        turns = tuple((m["role"], m["content"]) for m in messages)
+        turns = tuple((m["role"], m["content"]) for m in data["messages"])
         while turns and turns[-1][0] == "assistant":
             turns = turns[:-1]
         if not turns or turns[-1][0] != "user":
-            raise UsageError(f"{where}: messages: the conversation must end with a user turn to reply to")
+            skipped.append(f"{where}: messages: the conversation must end with a user turn to reply to")
+            continue
         out.append((where, turns))
+    for message in skipped:
+        if warn is not None:
+            warn(f"skipped {message}")
+    if not out:
+        first = f"; first: {skipped[0]}" if skipped else ""
+        raise UsageError(f"--prompts {path}: no usable prompt{first}")
     return out
+
+
+def _prompt_problem(line: Any) -> str | None:
+    """Why a parsed line is not a prompt, or None when it is one."""
+    parse = [p for p in line.problems if p.name in ("invalid-json", "invalid-utf8", "not-an-object")]
+    if parse:
+        return f"{parse[0].message}; one JSON object per line"
+    data = line.data
+    if isinstance(data.get("prompt"), str):
+        return None
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
+    ):
+        return 'expected {"prompt": "..."} or {"messages": [{"role": ..., "content": "..."}, ...]}'
+    return None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli._util import CLEAN, intone, write_jsonl
+from tests.cli._util import CLEAN, intone
 
 HUGE = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}], "n": ' + "7" * 5000 + "}"
 

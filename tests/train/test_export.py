@@ -120,7 +120,7 @@ def test_splits_keep_every_field(tmp_path):
 
 
 def test_failed_export_leaves_no_empty_folder(tmp_path, monkeypatch):
-    import intone.schemas.jsonl as jsonl
+    from intone.schemas import jsonl
 
     data = write_jsonl(tmp_path / "d.jsonl", records(20))
     out = tmp_path / "new" / "deeper"

@@ -145,7 +145,13 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
     from intone.train import preflight
     from intone.train.device import probe, select_device, select_dtype
     from intone.train.loop import Trainer, setup_model
-    from intone.train.model import fingerprint, load_model, resolve_model, tokenizer_folder, trainable_token_ids
+    from intone.train.model import (
+        fingerprint,
+        load_model,
+        resolve_model,
+        tokenizer_folder,
+        trainable_token_ids,
+    )
     from intone.train.rundir import BarReporter, plot_loss, versions, write_json_atomic
     from intone.train.template import TextTokenizer, template_for
 

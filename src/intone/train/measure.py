@@ -6,7 +6,6 @@ Shared by `bench/voice_check.py` and the probe. Words are counted as the linter 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from intone.lint.stats import word_count

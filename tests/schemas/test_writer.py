@@ -101,3 +101,55 @@ def test_relative_path_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     write_jsonl_atomic("rel.jsonl", [RECORD])
     assert (tmp_path / "rel.jsonl").read_bytes().endswith(b"}\n")
     assert [p.name for p in tmp_path.iterdir()] == ["rel.jsonl"]
+
+
+def test_writes_through_a_symlink_to_its_target(tmp_path: Path) -> None:
+    """Issue 10.6: a link (DVC, git-annex, shared data) stays a link; the real file is written."""
+    (tmp_path / "store").mkdir()
+    (tmp_path / "work").mkdir()
+    real = tmp_path / "store" / "data.jsonl"
+    real.write_bytes(b"old\n")
+    os.chmod(real, 0o640)
+    middle = tmp_path / "store" / "current.jsonl"
+    middle.symlink_to("data.jsonl")  # a chain of two relative links
+    link = tmp_path / "work" / "data.jsonl"
+    link.symlink_to("../store/current.jsonl")
+    write_jsonl_atomic(link, [b"new\n"])
+    assert link.is_symlink() and middle.is_symlink()
+    assert os.readlink(link) == "../store/current.jsonl"
+    assert real.read_bytes() == b"new\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["current.jsonl", "data.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["data.jsonl"]
+
+
+def test_dangling_link_creates_its_target_and_a_loop_is_named(tmp_path: Path) -> None:
+    link = tmp_path / "new.jsonl"
+    link.symlink_to("made.jsonl")
+    write_jsonl_atomic(link, [b"x\n"])
+    assert link.is_symlink() and (tmp_path / "made.jsonl").read_bytes() == b"x\n"
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(OSError) as caught:
+        write_jsonl_atomic(tmp_path / "a", [b"x\n"])
+    assert caught.value.filename == str(tmp_path / "a") and "loop" in str(caught.value)
+
+
+def test_errors_name_the_users_path_not_the_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "adir.jsonl"
+    folder.mkdir()
+    with pytest.raises(OSError) as caught:
+        write_jsonl_atomic(folder, [b"x\n"])
+    assert caught.value.filename == str(folder) and ".tmp" not in str(caught.value)
+    target = tmp_path / "d.jsonl"
+    target.write_bytes(b"keep\n")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        write_jsonl_atomic(target, [b"x\n"])
+    assert caught.value.filename == str(target) and "No space" in str(caught.value)
+    assert target.read_bytes() == b"keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.jsonl", "d.jsonl"]

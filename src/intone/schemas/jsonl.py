@@ -7,6 +7,7 @@ yielded one at a time.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -342,10 +343,18 @@ def write_jsonl_atomic(path: str | os.PathLike[str], lines: Iterable[bytes | dic
     Each item is either the exact bytes of a line (its terminator included) or a record to
     serialize, which gets a LF terminator. Passing the original bytes of untouched lines keeps a
     clean file byte-identical.
+
+    A symlink is written through: its target is replaced (atomically, in the target's folder)
+    and the link stays a link, as DVC, git-annex and shared-data set-ups need. An OSError names
+    `path`, never the temp file.
     """
-    target = Path(path)
+    shown = Path(path)
+    target = resolve_link(shown)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _naming(exc, shown) from None
     try:
         with os.fdopen(fd, "wb") as out:
             for item in lines:
@@ -357,13 +366,33 @@ def write_jsonl_atomic(path: str | os.PathLike[str], lines: Iterable[bytes | dic
         else:
             os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, shown) from None
         raise
     _fsync_dir(folder)
+
+
+def resolve_link(path: Path) -> Path:
+    """The file a write to `path` must replace: `path` itself, or the end of its symlink chain.
+
+    A dangling link resolves to where it points (the write creates that file); a loop is an
+    OSError naming `path`."""
+    if not path.is_symlink():
+        return path
+    real = Path(os.path.realpath(path))
+    if real.is_symlink():  # realpath stops inside a loop
+        raise OSError(errno.ELOOP, "symbolic link loop; point the link at a real file", str(path))
+    return real
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the user's path instead of a temp file (or nothing)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -394,6 +423,7 @@ __all__ = [
     "read_jsonl",
     "read_jsonl_bytes",
     "read_jsonl_path",
+    "resolve_link",
     "validate_line",
     "write_jsonl_atomic",
 ]

@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from intone.lint.stats_command import shown
+
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222;padding:0 1em}
 h1{font-size:1.4em} h2{font-size:1.1em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -107,7 +109,7 @@ def render_html(data: dict[str, Any]) -> str:
             parts.append(f"<h2>{title} ({xlabel})</h2>")
             parts.append(
                 f"<p>median {block['median']}, mean {block['mean']}, range {block['min']}–{block['max']}, "
-                f"CV {block['cv']}</p>"
+                f"CV {shown(block['cv'])}</p>"
             )
             parts.append(f"<img alt='{title} histogram' src='{_png(_hist_figure(block, title, xlabel))}'>")
     if data["answer_words_by_tag"]:
@@ -118,7 +120,7 @@ def render_html(data: dict[str, Any]) -> str:
         parts.append(
             _rows(
                 [
-                    [tag, s["count"], s["median"], s["min"], s["max"]]
+                    [tag, s["count"], shown(s["median"], "no answers"), shown(s["min"], ""), shown(s["max"], "")]
                     for tag, s in data["answer_words_by_tag"].items()
                 ],
                 ["tag", "answers", "median words", "min", "max"],

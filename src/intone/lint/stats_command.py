@@ -98,6 +98,11 @@ def _summary(values: list[int]) -> dict[str, Any]:
     }
 
 
+def shown(value: Any, missing: str = "n/a") -> str:
+    """A figure for a person: `missing` where there is none (no answers, a zero mean), never "None"."""
+    return missing if value is None else str(value)
+
+
 def _num(x: float) -> int | float:
     """An int when whole, else one decimal: keeps the JSON and the text tidy."""
     return int(x) if float(x).is_integer() else round(x, 1)
@@ -246,8 +251,14 @@ def _without_markers(settings):
 
 def render_text(data: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as escape_markup
     from rich.table import Table
+
+    from intone.lint.printable import printable
+
+    def escape(text: str) -> str:
+        """Dataset text for rich: control characters shown (printable.py), markup escaped."""
+        return escape_markup(printable(text))
 
     console = Console(highlight=False)
     c = data["counts"]
@@ -258,9 +269,14 @@ def render_text(data: dict[str, Any]) -> None:
         f"{c['user_turns']} user and {c['assistant_turns']} assistant turns"
     )
     t = data["tokens"]
+    per_example = t["per_example"]
+    spread = (
+        f"per example median {per_example['median']}, max {per_example['max']}"
+        if per_example["count"]
+        else "no valid records"
+    )
     console.print(
-        f"tokens ({data['tokenizer']}): {t['total']:,} in all, {t['answers']:,} in answers; "
-        f"per example median {t['per_example']['median']}, max {t['per_example']['max']}"
+        f"tokens ({escape(data['tokenizer'])}): {t['total']:,} in all, {t['answers']:,} in answers; {spread}"
     )
     if c["tags"]:
         console.print("tags: " + ", ".join(f"{escape(k)} {v}" for k, v in c["tags"].items()))
@@ -276,7 +292,7 @@ def render_text(data: dict[str, Any]) -> None:
             continue
         console.print(
             f"[bold]{title}[/bold]: median {block['median']}, mean {block['mean']}, "
-            f"{block['min']}–{block['max']}, CV {block['cv']}"
+            f"{block['min']}–{block['max']}, CV {shown(block['cv'])}"
         )
         _print_histogram(console, block["histogram"])
     if data["answer_words_by_tag"]:
@@ -285,6 +301,9 @@ def render_text(data: dict[str, Any]) -> None:
         for col in ("tag", "answers", "median", "min", "max"):
             table.add_column(col, justify="left" if col == "tag" else "right")
         for tag, s in data["answer_words_by_tag"].items():
+            if not s["count"]:  # the tag's records have no valid assistant answer
+                table.add_row(escape(tag), "0", "no answers", "", "")
+                continue
             table.add_row(escape(tag), str(s["count"]), str(s["median"]), str(s["min"]), str(s["max"]))
         console.print(table)
     for key, title in (("openers", "Top openers"), ("closers", "Top closers")):

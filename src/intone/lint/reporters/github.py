@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from intone.lint.printable import printable
+
 if TYPE_CHECKING:
     from intone.lint.engine import LintResult
 
@@ -11,6 +13,8 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def _escape_data(text: str) -> str:
+    # The runner echoes these lines into a log that renders ANSI escapes: show control characters.
+    text = printable(text, multiline=True)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

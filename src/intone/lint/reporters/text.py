@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+from intone.lint.printable import printable
+
 if TYPE_CHECKING:
     from intone.lint.diagnostic import Diagnostic
     from intone.lint.engine import LintResult
@@ -18,8 +20,8 @@ def _c(text: str, style: str, color: bool) -> str:
 
 def location(d: Diagnostic) -> str:
     if d.line is None:
-        return f"{d.path}"
-    return f"{d.path}:{d.line}:{d.column or 1}"
+        return printable(d.path)
+    return f"{printable(d.path)}:{d.line}:{d.column or 1}"
 
 
 def render(result: LintResult, out: TextIO, *, color: bool = False, statistics: bool = False) -> None:
@@ -27,14 +29,15 @@ def render(result: LintResult, out: TextIO, *, color: bool = False, statistics: 
     for d in diags:
         fixable = " [*]" if d.fixable else ""
         code = _c(d.code, d.severity, color)
-        out.write(f"{_c(location(d), 'bold', color)}: {code}{fixable} {d.name} {d.message}\n")
-        out.writelines(f"  {extra}\n" for extra in d.details)
+        # Messages and details quote dataset text: escape its control characters (printable.py).
+        out.write(f"{_c(location(d), 'bold', color)}: {code}{fixable} {d.name} {printable(d.message)}\n")
+        out.writelines(f"  {printable(extra)}\n" for extra in d.details)
         if d.related:
             out.write(
                 f"  related: line{'s' if len(d.related) > 1 else ''} {', '.join(map(str, d.related))}\n"
             )
         if d.fix:
-            out.write(f"  {_c('help:', 'dim', color)} {d.fix}\n")
+            out.write(f"  {_c('help:', 'dim', color)} {printable(d.fix)}\n")
     if statistics and diags:
         out.write("\n")
         counts = Counter((d.code, d.name, d.fixable) for d in diags)

@@ -13,8 +13,10 @@ from typing import Any, BinaryIO
 from intone.config import ConfigError, Settings
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
+from intone.lint.fix import rewritable
 from intone.lint.registry import CrossRule, DatasetRule, LineRule, RecordRule, Registry, Rule
 from intone.lint.rules import RULES
+from intone.lint.rules.structure import CrlfLineEnding
 from intone.lint.stats import DatasetProfile
 from intone.lint.tokens import TiktokenCounter, TokenCounter
 from intone.schemas.jsonl import Line, read_jsonl
@@ -134,17 +136,26 @@ class Linter:
         profile = DatasetProfile(path=display)
         out: list[Diagnostic] = []
         n_lines = 0
+        crlf: tuple[int, CrlfLineEnding] | None = None  # where its finding is in `out`
+        crlf_kept: list[int] = []  # CRLF lines that --fix leaves as they are
         for line in lines:
             n_lines = line.number
             for problem in line.problems:
                 rule = line_rules.get(problem.name)
                 if rule is not None:
+                    if isinstance(rule, CrlfLineEnding):
+                        crlf = (len(out), rule)
                     out.append(rule.diagnostic(display, line.number, problem.message, column=problem.column))
+            if line.ending == b"\r\n" and not rewritable(line):
+                crlf_kept.append(line.number)
             if line.record is None:
                 continue
             for record_rule in record_rules:
                 out.extend(record_rule.check(line, ctx))
             profile.add(line)
+        if crlf is not None and crlf_kept:
+            index, crlf_rule = crlf
+            out[index] = crlf_rule.not_fixable(out[index], crlf_kept)
         profile.n_lines = n_lines
         out.extend(_run_dataset_rules(dataset_rules, profile, ctx))
         out.sort(key=Diagnostic.sort_key)

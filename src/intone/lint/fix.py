@@ -6,7 +6,17 @@ from collections import Counter
 from pathlib import Path
 
 from intone.lint.rules.structure import Whitespace
-from intone.schemas.jsonl import dump_record, line_bytes, read_jsonl_path, write_jsonl_atomic
+from intone.schemas.jsonl import Line, dump_record, line_bytes, read_jsonl_path, write_jsonl_atomic
+
+_UNREADABLE = frozenset({"invalid-json", "invalid-utf8"})
+
+
+def rewritable(line: Line) -> bool:
+    """Whether --fix may rewrite this line (its terminator, its record): blank lines and lines it
+    could read. The engine asks the same question before it calls a CRLF finding fixable."""
+    if line.blank:
+        return True
+    return line.data is not None and not any(p.name in _UNREADABLE for p in line.problems)
 
 
 def fix_file(path: str | Path, enabled: set[str]) -> Counter[str]:
@@ -14,25 +24,20 @@ def fix_file(path: str | Path, enabled: set[str]) -> Counter[str]:
     fixed: Counter[str] = Counter()
     out: list[bytes] = []
     for line in read_jsonl_path(path):
-        names = {p.name for p in line.problems}
         if line.bom and "byte-order-mark" in enabled:
             fixed["byte-order-mark"] += 1
             line.bom = False
-        if line.blank:
-            if "blank-line" in enabled:
-                fixed["blank-line"] += 1
-                continue
-            out.append(line_bytes(line))
+        if line.blank and "blank-line" in enabled:
+            fixed["blank-line"] += 1
             continue
-        parsed = line.data is not None and not (names & {"invalid-json", "invalid-utf8"})
-        if not parsed:
+        if not rewritable(line):
             out.append(line_bytes(line))  # never touch what we cannot read
             continue
-        ending = line.ending
+        body, ending = line.raw, line.ending
         if ending == b"\r\n" and "crlf-line-ending" in enabled:
             fixed["crlf-line-ending"] += 1
-            ending = b"\n"
-        body = line.raw
+            # A \r before the CRLF is JSON whitespace; left there, it would make a new CRLF.
+            body, ending = body.rstrip(b"\r"), b"\n"
         if line.record is not None and "whitespace" in enabled and isinstance(line.data, dict):
             if Whitespace.fix_data(line.data):
                 fixed["whitespace"] += 1

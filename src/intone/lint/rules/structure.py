@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from intone.lint.registry import LineRule, RecordRule
@@ -152,7 +153,9 @@ class CrlfLineEnding(LineRule):
     A file saved with Windows line endings.
 
     ## Use instead
-    LF line endings. `intone lint --fix` converts every line.
+    LF line endings. `intone lint --fix` converts every line it can read; a line that is not
+    valid JSON is left byte for byte as it is, so while one of those ends with CRLF the finding
+    says which and is not marked fixable.
     """
 
     code = "IN105"
@@ -161,6 +164,20 @@ class CrlfLineEnding(LineRule):
     summary = "Lines end with CRLF instead of LF"
     fix_hint = "Convert the file to LF line endings (`intone lint --fix` does it)."
     fixable = True
+
+    def not_fixable(self, found: Diagnostic, lines: list[int]) -> Diagnostic:
+        """The finding when --fix cannot convert every CRLF line: it leaves `lines` (not valid
+        JSON) byte for byte as they are, so the finding would come back after every --fix."""
+        shown = ", ".join(map(str, lines[:8])) + (", ..." if len(lines) > 8 else "")
+        which = f"lines {shown} as they are" if len(lines) > 1 else f"line {shown} as it is"
+        return replace(
+            found,
+            fixable=False,
+            message=f"{found.message}; --fix leaves {which} (not valid JSON)",
+            fix="Repair the lines that are not valid JSON, then run `intone lint --fix`; or convert the "
+            "whole file with `dos2unix`.",
+            related=tuple(n for n in lines[:50] if n != found.line),
+        )
 
 
 class SchemaError(LineRule):

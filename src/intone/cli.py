@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--no-cache", action="store_true", help="do not read or write .intone_cache/")
     lint.add_argument("--eval", metavar="EVAL", help="eval file to check for leakage from training")
     lint.add_argument("--tokenizer", metavar="ID|PATH", help="count tokens exactly with this tokenizer")
-    lint.add_argument("--max-tokens", type=int, help="longest example in tokens (default 2048)")
+    lint.add_argument("--max-tokens", type=_positive_int, help="longest example in tokens (default 2048)")
     lint.set_defaults(func=cmd_lint)
 
     rules = sub.add_parser("rules", help="list every rule")
@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------- lint
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (argparse names the flag and exits 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -134,6 +145,10 @@ def load_settings_for(args: argparse.Namespace):
     first = Path(args.paths[0]) if getattr(args, "paths", None) else Path.cwd()
     start = first if first.is_dir() else first.parent
     settings = load_settings(args.config, start=start if start.exists() else None)
+    if settings.train:  # a typo there is named by every command, not only by `intone train`
+        from intone.train.config import from_table
+
+        from_table(settings.train, f"{settings.source or 'config'}: [tool.intone.train]")
     if getattr(args, "select", None):
         settings.select = _split(args.select)
     if getattr(args, "ignore", None):

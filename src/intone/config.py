@@ -5,6 +5,7 @@ Precedence: CLI flags > config file > defaults. An unknown key is an error that 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -65,7 +66,7 @@ def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
             return own, _read_toml(own)
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            table = _read_toml(pyproject).get("tool", {}).get("intone")
+            table = _intone_table(pyproject, _read_toml(pyproject))
             if table is not None:
                 return pyproject, table
     return None
@@ -76,8 +77,30 @@ def load_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found")
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        return data.get("tool", {}).get("intone", {})
+        return _intone_table(path, data) or {}
     return data
+
+
+def _intone_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """pyproject's [tool.intone], None when there is none; a `tool` or `intone` that is not a
+    table is an error naming it."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table ([tool.intone] ...), got {_kind(tool)} {tool!r}")
+    table = tool.get("intone")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: [tool] intone must be a table ([tool.intone] with keys below it), got {_kind(table)} {table!r}"
+        )
+    return table
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -86,6 +109,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); TOML files are UTF-8: "
+            "re-save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -119,7 +147,48 @@ def from_table(table: dict[str, Any], source: Path | None) -> Settings:
         raise ConfigError(f"{where}: format must be one of {', '.join(FORMATS)}, got {settings.format!r}")
     if settings.fail_on not in FAIL_ON:
         raise ConfigError(f"{where}: fail-on must be one of {', '.join(FAIL_ON)}, got {settings.fail_on!r}")
+    prefix = "[tool.intone." if section == "[tool.intone]" else "["
+    check_persona(settings.persona, f"{where}: {prefix}persona]")
+    check_author(settings.author, f"{where}: {prefix}author]")
     return settings
+
+
+PERSONA_KEYS = ("markers",)
+AUTHOR_KEYS = ("keymap",)
+
+
+def check_persona(table: dict[str, Any], where: str = "[tool.intone.persona]") -> None:
+    """[persona]: only `markers`, a table of phrase = [min_share, max_share] with 0 <= min <= max <= 1."""
+    _known_keys(table, PERSONA_KEYS, where)
+    markers = table.get("markers", {})
+    if not isinstance(markers, dict):
+        raise ConfigError(f'{where} markers must be a table: {{"phrase" = [min_share, max_share]}}')
+    for phrase, target in markers.items():
+        if not phrase.strip():
+            raise ConfigError(f"{where} markers: a marker phrase is empty ({phrase!r}); write the phrase to count")
+        if (
+            not isinstance(target, list)
+            or len(target) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in target)
+            or not 0 <= target[0] <= target[1] <= 1
+        ):
+            raise ConfigError(
+                f"{where} markers: {phrase!r} needs [min_share, max_share] with 0 <= min <= max <= 1, got {target!r}"
+            )
+
+
+def check_author(table: dict[str, Any], where: str = "[tool.intone.author]") -> None:
+    """[author]: only `keymap`, a table of binding id = "key"."""
+    _known_keys(table, AUTHOR_KEYS, where)
+    keymap = table.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) and v.strip() for v in keymap.values()):
+        raise ConfigError(f'{where} keymap must be a table of binding id = "key", e.g. {{save = "ctrl+w"}}')
+
+
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(known)}")
 
 
 def _check(key: str, value: Any, default: Any, where: str) -> Any:

@@ -133,3 +133,57 @@ def test_invalid_toml_in_pyproject(project: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.intone\n", "utf-8")
     done = lint(project)
     assert done.returncode == 2 and "pyproject.toml" in done.stderr and "invalid TOML" in done.stderr
+
+
+@pytest.mark.parametrize(("text", "needles"), [
+    # Issue 10.9: option values are checked against their declared types and ranges.
+    ("[rules.too-long]\nmax-tokens = -1\n", ["too-long", "max-tokens", "at least 1"]),
+    ("[rules.length-outlier]\nmax-z = nan\n", ["length-outlier", "max-z", "finite"]),
+    ("[rules.length-outlier]\nmax-z = inf\n", ["max-z", "finite"]),
+    ("[rules.catchphrase-imbalance]\nmin-n = -2\n", ["catchphrase-imbalance", "min-n", "at least 1"]),
+    ("[rules.near-duplicate]\nthreshold = -0.5\n", ["near-duplicate", "threshold", "between 0 and 1"]),
+    ("[rules.near-duplicate]\nthreshold = 1.5\n", ["threshold", "between 0 and 1"]),
+    ("[rules.near-duplicate]\nmin-words = true\n", ["min-words", "int"]),
+    ('[persona]\nmarkers = {"" = [0, 1]}\n', ["[persona] markers", "empty"]),
+    ('[persona]\nmarkers = {"   " = [0, 1]}\n', ["[persona] markers", "empty"]),
+    ('[persona]\nmarkers = {"ahoy" = [0.5, 0.2]}\n', ["'ahoy'", "min <= max"]),
+    ('[persona]\nmarkers = {"ahoy" = [0, nan]}\n', ["'ahoy'"]),
+    ('[persona]\nmarkers = "ahoy"\n', ["markers must be a table"]),
+    ("[persona]\ncolour = 1\n", ["[persona]", "'colour'", "markers"]),
+    ("[author]\nkeymapp = {}\n", ["[author]", "'keymapp'", "keymap"]),
+    ("[train]\nepochz = 3\n", ["[tool.intone.train]", "'epochz'", "epochs"]),
+])
+def test_bad_option_values_and_unknown_section_keys_exit_2(project: Path, text: str, needles: list[str]) -> None:
+    (project / "intone.toml").write_text(text, "utf-8")
+    done = lint(project)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "intone.toml" in done.stderr
+    for needle in needles:
+        assert needle in done.stderr, done.stderr
+
+
+def test_nan_max_z_no_longer_flags_every_answer(project: Path) -> None:
+    (project / "intone.toml").write_text("[rules.length-outlier]\nmax-z = nan\n", "utf-8")
+    done = lint(project)
+    assert done.returncode == 2 and "at ±nan" not in done.stdout
+
+
+@pytest.mark.parametrize(("text", "needles"), [
+    # Issue 10.8: a `tool` or `intone` that is not a table, and a file that is not UTF-8.
+    (b"[tool]\nintone = 5\n", ["pyproject.toml", "intone must be a table", "5"]),
+    (b'tool = "x"\n', ["pyproject.toml", "`tool` must be a table"]),
+    (b'[tool.intone]\nformat = "\xff"\n', ["pyproject.toml", "not UTF-8", "0xff"]),
+    (b"[tool.intone.persona]\nmood = 1\n", ["pyproject.toml", "[tool.intone.persona]", "'mood'"]),
+])
+def test_malformed_pyproject_exits_2_naming_it(project: Path, text: bytes, needles: list[str]) -> None:
+    (project / "pyproject.toml").write_bytes(text)
+    done = lint(project)
+    assert done.returncode == 2, done.stdout + done.stderr
+    for needle in needles:
+        assert needle in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x"])
+def test_cli_max_tokens_must_be_positive(project: Path, value: str) -> None:
+    done = lint(project, "--max-tokens", value)
+    assert done.returncode == 2 and "--max-tokens" in done.stderr

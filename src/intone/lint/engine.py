@@ -16,7 +16,7 @@ from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.fix import rewritable
 from intone.lint.registry import CrossRule, DatasetRule, LineRule, RecordRule, Registry, Rule
 from intone.lint.rules import RULES
-from intone.lint.rules.structure import CrlfLineEnding
+from intone.lint.rules.structure import CrlfLineEnding, UnreadableFile
 from intone.lint.stats import DatasetProfile
 from intone.lint.tokens import TiktokenCounter, TokenCounter
 from intone.schemas.jsonl import Line, read_jsonl
@@ -88,23 +88,24 @@ class Linter:
     def _resolve_options(self) -> dict[str, dict[str, Any]]:
         resolved: dict[str, dict[str, Any]] = {}
         configured = dict(self.settings.rules)
+        source = f"{self.settings.source}: " if self.settings.source else ""
         for key, values in configured.items():
             rule = self.registry.get(key)
             if rule is None:
-                raise ConfigError(f"[tool.intone.rules]: unknown rule {key!r}; see `intone rules`")
+                raise ConfigError(f"{source}[tool.intone.rules]: unknown rule {key!r}; see `intone rules`")
             if not isinstance(values, dict):
-                raise ConfigError(f"[tool.intone.rules.{key}] must be a table of options")
+                raise ConfigError(f"{source}[tool.intone.rules.{key}] must be a table of options")
             known = {o.name: o for o in rule.options}
             for opt_name, value in values.items():
                 if opt_name not in known:
                     names = ", ".join(known) or "none"
                     raise ConfigError(
-                        f"[tool.intone.rules.{rule.name}]: unknown option {opt_name!r} (options: {names})"
+                        f"{source}[tool.intone.rules.{rule.name}]: unknown option {opt_name!r} (options: {names})"
                     )
                 try:
                     resolved.setdefault(rule.name, {})[opt_name] = known[opt_name].coerce(value)
                 except ValueError as exc:
-                    raise ConfigError(f"[tool.intone.rules.{rule.name}] {opt_name}: {exc}") from None
+                    raise ConfigError(f"{source}[tool.intone.rules.{rule.name}] {opt_name}: {exc}") from None
         too_long = resolved.setdefault("too-long", {})
         too_long.setdefault("max-tokens", self.settings.max_tokens)
         return resolved
@@ -123,6 +124,12 @@ class Linter:
         display = str(path)
         with open(path, "rb", buffering=1 << 20) as stream:
             return self.lint_stream(stream, display, progress=progress)
+
+    def unreadable(self, path: str | Path, exc: OSError) -> FileReport:
+        """The report for a file found in a folder that could not be opened or read (`exc`): one
+        unreadable-file finding, whatever the selection, since a file not read was not checked."""
+        display = str(path)
+        return FileReport(display, [UnreadableFile().for_error(display, exc)])
 
     def lint_stream(self, stream: BinaryIO, display: str, *, progress: Progress | None = None) -> FileReport:
         return self.lint_lines(read_jsonl(_Counting(stream, progress) if progress else stream), display)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,17 +28,36 @@ class Option:
     name: str
     default: Any
     help: str
+    low: float | None = None
+    """Smallest allowed value (inclusive), for numbers."""
+    high: float | None = None
+    """Largest allowed value (inclusive), for numbers."""
 
     def coerce(self, value: Any) -> Any:
-        """Check a configured value against the default's type; raise ValueError if wrong."""
+        """Check a configured value against the default's type and the range; raise ValueError if wrong."""
         want = type(self.default)
         if want is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            value = float(value)
         if want is bool and not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
-        if self.default is not None and not isinstance(value, want):
+        if self.default is not None and (not isinstance(value, want) or (want is int and isinstance(value, bool))):
             raise ValueError(f"expected {want.__name__}, got {type(value).__name__} {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and ((self.low is not None and value < self.low) or (self.high is not None and value > self.high)):
+            raise ValueError(f"must be {self.range()}, got {value!r}")
         return value
+
+    def range(self) -> str:
+        """The allowed values in words, e.g. "between 0 and 1" or "at least 1"."""
+        if self.low is not None and self.high is not None:
+            return f"between {self.low:g} and {self.high:g}"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        if self.high is not None:
+            return f"at most {self.high:g}"
+        return "any value"
 
 
 class Rule:

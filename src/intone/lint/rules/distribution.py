@@ -87,9 +87,9 @@ class LengthUniformity(DatasetRule):
         "'tell me a story' or 'explain'."
     )
     options = (
-        Option("min-cv", 0.25, "Flag when the coefficient of variation of answer words is below this."),
-        Option("min-robust-cv", 0.15, "Also flag when IQR/1.349/median of answer words is below this."),
-        Option("min-answers", 20, "Fewest answers needed to judge the spread."),
+        Option("min-cv", 0.25, "Flag when the coefficient of variation of answer words is below this.", low=0),
+        Option("min-robust-cv", 0.15, "Also flag when IQR/1.349/median of answer words is below this.", low=0),
+        Option("min-answers", 20, "Fewest answers needed to judge the spread.", low=2),
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
@@ -164,9 +164,9 @@ class LengthOutlier(DatasetRule):
     summary = "One answer far longer or shorter than the rest"
     fix_hint = "Check this answer: trim or split it, or add more answers of this length if deliberate."
     options = (
-        Option("max-z", 5.0, "Robust z-score of log length above which an answer is an outlier."),
-        Option("min-ratio", 3.0, "Also require this factor between the answer and the median length."),
-        Option("min-answers", 20, "Fewest answers needed to judge."),
+        Option("max-z", 5.0, "Robust z-score of log length above which an answer is an outlier.", low=0),
+        Option("min-ratio", 3.0, "Also require this factor between the answer and the median length.", low=1),
+        Option("min-answers", 20, "Fewest answers needed to judge.", low=2),
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
@@ -229,8 +229,8 @@ class LowDiversity(DatasetRule):
     summary = "Answers reuse the same word pairs (low distinct-2)"
     fix_hint = "Write more answers from scratch and vary sentence structure instead of filling templates."
     options = (
-        Option("min-distinct-2", 0.5, "Flag when mean distinct-2 over 2,000-word blocks is below this."),
-        Option("min-words", 1000, "Fewest answer words needed to judge."),
+        Option("min-distinct-2", 0.5, "Flag when mean distinct-2 over 2,000-word blocks is below this.", low=0, high=1),
+        Option("min-words", 1000, "Fewest answer words needed to judge.", low=1),
     )
     BLOCK = 2000
     SAMPLE = 2000

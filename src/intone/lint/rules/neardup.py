@@ -45,8 +45,8 @@ class NearDuplicate(DatasetRule):
     summary = "Answer nearly copies an earlier answer"
     fix_hint = "Rewrite one of the two into a genuinely different answer, or delete it."
     options = (
-        Option("threshold", 0.7, "Jaccard similarity of word 3-grams at which answers are near copies."),
-        Option("min-words", 8, "Skip answers shorter than this."),
+        Option("threshold", 0.7, "Jaccard similarity of word 3-grams at which answers are near copies.", low=0, high=1),
+        Option("min-words", 8, "Skip answers shorter than this.", low=0),
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
@@ -111,7 +111,7 @@ class EvalLeakage(CrossRule):
     summary = "Eval prompt is identical or near-identical to a training prompt"
     fix_hint = "Write a fresh eval prompt, or move this example out of the training file."
     options = (
-        Option("threshold", 0.8, "Jaccard similarity of word pairs at which prompts are near-identical."),
+        Option("threshold", 0.8, "Jaccard similarity of word pairs at which prompts are near-identical.", low=0, high=1),
     )
 
     def check_cross(

@@ -41,7 +41,7 @@ class TooLong(RecordRule):
     name = "too-long"
     severity = "error"
     summary = "Example has more tokens than max-tokens"
-    options = (Option("max-tokens", 2048, "Longest example, in tokens, the trainer will accept."),)
+    options = (Option("max-tokens", 2048, "Longest example, in tokens, the trainer will accept.", low=1),)
     fix_hint = "Shorten or split the example, or raise max-tokens to your trainer's max length."
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:

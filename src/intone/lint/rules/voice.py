@@ -199,12 +199,12 @@ class StyleDrift(DatasetRule):
     summary = "An answer, or a stretch of the file, is written in another voice"
     fix_hint = "Rewrite this answer in the persona's voice, or drop it."
     options = (
-        Option("min-words", 30, "Shorter answers are not judged one by one."),
-        Option("min-z", 3.0, "Robust z-score at which a feature counts as deviating."),
-        Option("min-features", 2, "Deviating features needed to report an answer."),
-        Option("min-score", 9.0, "Needed sum of the three largest |z| (each capped at 6)."),
-        Option("min-answers", 20, "Fewest long-enough answers needed to judge."),
-        Option("min-drift-features", 3, "Features that must differ for a file-order drift."),
+        Option("min-words", 30, "Shorter answers are not judged one by one.", low=0),
+        Option("min-z", 3.0, "Robust z-score at which a feature counts as deviating.", low=0),
+        Option("min-features", 2, "Deviating features needed to report an answer.", low=1),
+        Option("min-score", 9.0, "Needed sum of the three largest |z| (each capped at 6).", low=0),
+        Option("min-answers", 20, "Fewest long-enough answers needed to judge.", low=2),
+        Option("min-drift-features", 3, "Features that must differ for a file-order drift.", low=1),
     )
     CAP = 6.0
     DRIFT_EFFECT = 0.6
@@ -380,9 +380,9 @@ class _RepeatedEdge(DatasetRule):
 
     end: int  # 0: first words, 1: last words
     options = (
-        Option("max-share", 0.15, "Flag a phrase that opens/closes more than this share of answers."),
-        Option("min-count", 5, "Fewest answers sharing the phrase before it is reported."),
-        Option("min-answers", 20, "Fewest answers needed to judge."),
+        Option("max-share", 0.15, "Flag a phrase that opens/closes more than this share of answers.", low=0, high=1),
+        Option("min-count", 5, "Fewest answers sharing the phrase before it is reported.", low=1),
+        Option("min-answers", 20, "Fewest answers needed to judge.", low=2),
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
@@ -540,9 +540,9 @@ class CatchphraseImbalance(DatasetRule):
     summary = "A phrase is in too many answers, or a declared marker in too few or too many"
     fix_hint = "Keep each signature phrase to a deliberate share of the answers."
     options = (
-        Option("max-share", 0.25, "Without markers, flag an n-gram in more than this share of answers."),
-        Option("min-n", 3, "Shortest n-gram (in words) considered without markers."),
-        Option("min-answers", 20, "Fewest answers needed to judge."),
+        Option("max-share", 0.25, "Without markers, flag an n-gram in more than this share of answers.", low=0, high=1),
+        Option("min-n", 3, "Shortest n-gram (in words) considered without markers.", low=1),
+        Option("min-answers", 20, "Fewest answers needed to judge.", low=2),
     )
     SAMPLE = 2000
     MAX_N = 6
@@ -558,20 +558,10 @@ class CatchphraseImbalance(DatasetRule):
         sample_note = "" if len(positions) == len(answers) else f" (sample of {len(positions)})"
         texts = [" " + " ".join(split_words(answers[i][1])) + " " for i in positions]
         markers = ctx.settings.persona.get("markers")
-        if markers:
-            if not isinstance(markers, dict):
-                raise ConfigError('[tool.intone.persona] markers must be a table: {"phrase" = [min, max]}')
+        if markers:  # checked when the settings were read (intone.config.check_persona)
             for phrase, target in markers.items():
-                if (
-                    not isinstance(target, list)
-                    or len(target) != 2
-                    or not all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in target)
-                    or target[0] > target[1]
-                ):
-                    raise ConfigError(
-                        f"[tool.intone.persona] markers: {phrase!r} needs [min_share, max_share] "
-                        f"with 0 <= min <= max <= 1, got {target!r}"
-                    )
+                if not split_words(phrase):
+                    raise ConfigError(f"[tool.intone.persona] markers: {phrase!r} has no words to count; write the phrase")
                 needle = " " + " ".join(split_words(phrase)) + " "
                 hits = [positions[k] for k, t in enumerate(texts) if needle in t]
                 share = len(hits) / len(texts)

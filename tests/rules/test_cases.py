@@ -68,7 +68,11 @@ def run_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> list[int |
             setattr(settings, key.replace("-", "_"), value)
     linter = Linter(settings)
     path = _materialize(case, "", tmp_path)
-    result = LintResult([linter.lint_path(path)])
+    try:
+        report = linter.lint_path(path)
+    except OSError as exc:  # as `intone lint DIR` does for an entry it cannot read
+        report = linter.unreadable(path, exc)
+    result = LintResult([report])
     if "eval_lines" in case or "eval_file" in case or "eval_raw" in case:
         result = linter.lint_with_eval(result, _materialize(case, "eval_", tmp_path))
     return sorted(

@@ -20,6 +20,7 @@ from intone.lint.rules.structure import (
     SchemaError,
     UnknownKey,
     UnknownRole,
+    UnreadableFile,
     Whitespace,
 )
 from intone.lint.rules.tokens import TooLong
@@ -38,6 +39,7 @@ RULES = Registry(
         BlankLine,
         ByteOrderMark,
         CrlfLineEnding,
+        UnreadableFile,
         SchemaError,
         UnknownRole,
         UnknownKey,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from intone.lint.registry import LineRule, RecordRule
+from intone.lint.registry import LineRule, RecordRule, Rule
 from intone.schemas.locate import locate_field
 from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 
@@ -178,6 +180,65 @@ class CrlfLineEnding(LineRule):
             "whole file with `dos2unix`.",
             related=tuple(n for n in lines[:50] if n != found.line),
         )
+
+
+class UnreadableFile(Rule):
+    """
+    ## What it does
+    Reports a `*.jsonl` entry, found while searching a folder, that cannot be read: a symbolic
+    link to a file that does not exist, a folder named like a JSONL file with no `.jsonl` file
+    inside, a file without read permission, a folder that cannot be listed. The rest of the
+    folder is still linted. Named pipes and devices are skipped with a warning, never opened.
+
+    This finding is always reported, whatever `select` and `ignore` say: a file that was not
+    read was not checked, and a clean result would claim it was.
+
+    ## Why is this bad?
+    The trainer will find the same entry, and fail on it or train without it. Usually the link
+    or the permissions are a mistake left by a copy or a checkout.
+
+    ## Example
+    `data/train.jsonl -> /mnt/old/train.jsonl`, after `/mnt/old` was removed.
+
+    ## Use instead
+    Point the link at the dataset, fix the permissions, or move the entry out of the folder.
+    """
+
+    code = "IN106"
+    name = "unreadable-file"
+    severity = "error"
+    summary = "A .jsonl entry in a folder cannot be read"
+    fix_hint = "Make it readable, or move it out of the folder."
+    scope = "file"
+
+    def for_error(self, path: str, exc: OSError) -> Diagnostic:
+        """The finding for `path`, which could not be opened, listed or read (`exc`)."""
+        message, fix = _describe_unreadable(path, exc)
+        return self.diagnostic(path, None, message, fix=fix)
+
+
+def _describe_unreadable(path: str, exc: OSError) -> tuple[str, str]:
+    reason = exc.strerror or str(exc)
+    if os.path.islink(path) and not os.path.exists(path):
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: it never reaches a file", "Point the link at the dataset, or delete it."
+        target = os.readlink(path)
+        return (
+            f"symbolic link to {target}, which does not exist",
+            "Point the link at the dataset, or delete the link.",
+        )
+    if os.path.isdir(path):
+        if exc.errno == errno.EISDIR:
+            return (
+                "is a folder, not a JSONL file, and nothing in it was linted",
+                "Rename the folder, or convert what is inside it to .jsonl files.",
+            )
+        return f"folder cannot be listed: {reason}", "Give your user access to the folder, or move it out."
+    if exc.errno == errno.ENOENT:
+        return "disappeared before it could be read", "Run intone again once the file is in place."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot be read: {reason}", "Give your user read permission (chmod u+r), or move it out."
+    return f"cannot be read: {reason}", "Check the file and the disk it is on, or move it out of the folder."
 
 
 class SchemaError(LineRule):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(sub) -> None:
@@ -98,12 +98,12 @@ def _train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import json
     import time
 
     from intone.cli import UsageError
     from intone.train.device import DeviceError, prepare_environment
     from intone.train.model import ModelError
+    from intone.train.rundir import read_json_object, remove_failed_run
 
     started = time.perf_counter()
     if not args.data and not args.resume:
@@ -111,7 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
     if args.resume:
         run_dir = Path(args.resume)
-        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
+        manifest_file = run_dir / "manifest.json"
+        manifest = read_json_object(manifest_file, "it is the run's record; restore it, or train again with --out") \
+            if manifest_file.is_file() else {}
         if not (run_dir / "checkpoint" / "state.json").is_file():
             raise UsageError(f"{run_dir}: no checkpoint/ to resume from; train again with --out")
         if not (run_dir / "checkpoint" / "adapter.safetensors").is_file():
@@ -131,14 +133,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not data.is_file():
         raise UsageError(f"{data}: no such file")
     prepare_environment(cfg.device)
+    created = not run_dir.exists()
+    code = EXIT_ERROR
     try:
-        return _train(args, cfg, data, run_dir, started)
+        code = _train(args, cfg, data, run_dir, started)
+        return code
     except (ModelError, DeviceError) as exc:
         raise UsageError(str(exc)) from None
+    finally:
+        if created and code not in (EXIT_OK, EXIT_INTERRUPTED) and run_dir.exists():
+            remove_failed_run(run_dir)  # a run that failed before saving weights leaves no --out behind
 
 
 def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
-    import json
     import signal
     import time
 
@@ -152,7 +159,7 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
         tokenizer_folder,
         trainable_token_ids,
     )
-    from intone.train.rundir import BarReporter, plot_loss, versions, write_json_atomic
+    from intone.train.rundir import BarReporter, plot_loss, read_json_object, versions, write_json_atomic
     from intone.train.template import TextTokenizer, template_for
 
     found = probe()
@@ -202,7 +209,8 @@ def _train(args, cfg, data: Path, run_dir: Path, started: float) -> int:
     )
 
     manifest_path = run_dir / "manifest.json"
-    old = json.loads(manifest_path.read_text()) if args.resume and manifest_path.is_file() else {}
+    old = read_json_object(manifest_path, "restore it, or train again with --out") \
+        if args.resume and manifest_path.is_file() else {}
     manifest = {
         "intone_run": 1,
         "status": "running",
@@ -440,8 +448,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from intone.cli import UsageError
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file; name a new folder for the merged model, e.g. --out merged")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out}: folder exists and is not empty; choose another")
+    if not out.resolve().name or out.resolve() == Path.cwd().resolve():
+        raise UsageError(f"--out {args.out}: is the current folder; name a new folder for the merged model, "
+                         "e.g. --out merged")
+    out = out.resolve()
     loaded = _load(argparse.Namespace(run_dir=args.run_dir, device="cpu"))
     merged = loaded.model.merge_and_unload()
     merged.config.use_cache = True

@@ -523,15 +523,25 @@ class Trainer:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
+        from intone.config import ConfigError
+
         folder = self.run_dir / CHECKPOINT
-        # Tensors from safetensors, the rest with weights_only: a crafted checkpoint cannot run code.
-        set_peft_model_state_dict(self.model, load_file(str(folder / "adapter.safetensors"), device=str(self.device)))
-        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device, weights_only=True))
-        torch.set_rng_state(torch.load(folder / "rng.pt", weights_only=True)["torch"])
-        state = json.loads((folder / "state.json").read_text())
+        try:
+            # Tensors from safetensors, the rest with weights_only: a crafted checkpoint cannot run code.
+            state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+            step, tokens, trainable = state["step"], state["tokens"], state["trainable_tokens"]
+            seconds, eval_loss = state["train_seconds"], state["eval_loss"]
+            set_peft_model_state_dict(self.model, load_file(str(folder / "adapter.safetensors"), device=str(self.device)))
+            self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device, weights_only=True))
+            torch.set_rng_state(torch.load(folder / "rng.pt", weights_only=True)["torch"])
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign checkpoint is the user's input, not our bug
+            raise ConfigError(
+                f"{folder}: the checkpoint cannot be loaded ({type(exc).__name__}: {exc}); it is damaged or not "
+                "from this run: train again with --out"
+            ) from None
         p = self.progress
-        p.step, p.tokens, p.trainable_tokens = state["step"], state["tokens"], state["trainable_tokens"]
-        p.train_seconds, p.eval_loss = state["train_seconds"], state["eval_loss"]
+        p.step, p.tokens, p.trainable_tokens = step, tokens, trainable
+        p.train_seconds, p.eval_loss = seconds, eval_loss
         # Metrics written after the checkpoint (a crash, not Ctrl-C) would be repeated: drop them.
         metrics = self.run_dir / "metrics.jsonl"
         if metrics.exists():

@@ -17,6 +17,48 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def read_json(path: Path, fix: str) -> Any:
+    """A JSON file of the run folder; damaged or unreadable, a ConfigError naming it and `fix`."""
+    from intone.config import ConfigError
+
+    try:
+        return json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ConfigError(f"{path}: not valid JSON{where}; {fix}") from None
+    except (RecursionError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot be read as JSON ({exc}); {fix}") from None
+
+
+def read_json_object(path: Path, fix: str) -> dict[str, Any]:
+    from intone.config import ConfigError
+
+    data = read_json(path, fix)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object, found {type(data).__name__}; {fix}")
+    return data
+
+
+RECORD_FILES = frozenset({"config.toml", "manifest.json", "metrics.jsonl", "loss.png"})
+
+
+def remove_failed_run(folder: Path) -> None:
+    """Remove a run folder this command created when the run failed before saving any weights:
+    it holds only the run's own records (no checkpoint/, no adapter/), cannot be resumed, and would
+    block `--out` with the same name. Anything else in it keeps it."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    if all(p.is_file() and (p.name in RECORD_FILES or p.name.endswith(".tmp")) for p in entries):
+        for p in entries:
+            p.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 

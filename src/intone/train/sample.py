@@ -56,8 +56,36 @@ def run_config(run_dir: Path):
     path = Path(run_dir) / "config.toml"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a run folder (no config.toml); give the --out folder of `intone train`")
-    with open(path, "rb") as fh:
-        return from_table(tomllib.load(fh), str(path))
+    try:
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: damaged ({exc}); it is the run's record of its settings: restore it "
+                          "or train again") from None
+    return from_table(table, str(path))
+
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+
+
+def check_adapter(adapter: Path) -> None:
+    """The adapter folder must hold a readable adapter_config.json and safetensors weights.
+
+    Pickle-format weights (adapter_model.bin) are refused: loading a pickle can run any code."""
+    from intone.config import ConfigError
+    from intone.train.rundir import read_json_object
+
+    read_json_object(adapter / "adapter_config.json", "it is written by `intone train`; restore it or train again")
+    if (adapter / "adapter_model.safetensors").is_file():
+        return
+    pickled = sorted(p.name for p in adapter.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickled:
+        raise ConfigError(
+            f"{adapter / pickled[0]}: pickle-format weights are refused, since loading a pickle can run any code; "
+            "intone loads adapters from safetensors only (adapter_model.safetensors). Convert it where you trust "
+            "it, e.g. PeftModel.from_pretrained(...).save_pretrained(DIR, safe_serialization=True)"
+        )
+    raise ConfigError(f"{adapter}: no adapter_model.safetensors; the run saved no weights (train it, or --resume it)")
 
 
 def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str, *, merge: bool = True) -> Loaded:
@@ -81,6 +109,7 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
             from intone.config import ConfigError
 
             raise ConfigError(f"{run_dir}: no adapter/ yet; the run saved no weights (train it, or --resume it)")
+        check_adapter(adapter)
     source = resolve_model(model_spec)
     tokenizer = TextTokenizer(tokenizer_folder(source))
     template = template_for(tokenizer)

@@ -3,7 +3,6 @@ model loads (issue 10.7 and 10.8). No model is needed: each is refused first."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -6,11 +6,14 @@ Exit codes follow ruff: 0 clean, 1 findings at or above --fail-on, 2 usage/confi
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from intone import __version__
 
@@ -30,20 +33,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
+    code = EXIT_OK
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here rather than at exit, so that a reader gone away is handled below
+        return code
     except KeyboardInterrupt:
         print("intone: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return EXIT_OK
+        # The reader stopped early (`| head`). Keep the exit code the command arrived at (lint
+        # returns its findings' code itself), so that `set -o pipefail` still sees failures.
+        discard_stdout()
+        return code
     except Exception as exc:
         from intone.config import ConfigError
+        from intone.lint.printable import printable
 
         if isinstance(exc, (UsageError, ConfigError)):
-            print(f"intone: error: {exc}", file=sys.stderr)
+            print(f"intone: error: {printable(str(exc), multiline=True)}", file=sys.stderr)
         elif isinstance(exc, OSError):
-            where = f"{exc.filename}: " if exc.filename else ""
+            where = f"{printable(str(exc.filename))}: " if exc.filename else ""
             print(f"intone: error: {where}{exc.strerror or exc}", file=sys.stderr)
         else:
             if os.environ.get("INTONE_DEBUG"):
@@ -126,17 +136,103 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def collect_paths(paths: Sequence[str]) -> list[Path]:
-    found: list[Path] = []
+def discard_stdout() -> None:
+    """After a BrokenPipeError: point stdout at /dev/null, so that flushing it again at exit does
+    not fail and print "Exception ignored ... BrokenPipeError" (Python's signal docs' recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests capture it)
+        pass
+
+
+# Never searched inside a folder (ruff's default excludes): version control, environments, caches.
+SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
+
+
+class Entry(NamedTuple):
+    """A path to lint."""
+
+    path: Path
+    named: bool
+    """Given on the command line; an error reading it is exit 2, not an unreadable-file finding."""
+    error: OSError | None = None
+    """Why an entry found in a folder cannot be read (reported as unreadable-file)."""
+
+
+def collect_paths(paths: Sequence[str]) -> list[Entry]:
+    """Each PATH that is a file, and every `*.jsonl` entry found in each PATH that is a folder."""
+    found: list[Entry] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.jsonl") if ".intone_cache" not in p.parts))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise UsageError(f"{raw}: no such file or folder")
+            found.extend(_search(path))
+            continue
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            if path.is_symlink():
+                target = os.readlink(path)
+                raise UsageError(f"{raw}: symbolic link to {target}, which does not exist") from None
+            raise UsageError(f"{raw}: no such file or folder") from None
+        except OSError as exc:
+            raise UsageError(f"{raw}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):  # a FIFO would block the read forever
+            kind = _kind(mode)
+            raise UsageError(f"{raw}: {kind}, not a file; save the data to a .jsonl file and lint that")
+        found.append(Entry(path, named=True))
     return found
+
+
+def _search(folder: Path) -> list[Entry]:
+    """The `*.jsonl` entries under `folder`, sorted; FIFOs and devices skipped (never opened)."""
+    from intone.lint.cache import CACHE_DIR
+    from intone.lint.printable import printable
+
+    skipped = SKIPPED_FOLDERS | {CACHE_DIR}
+    found: list[Entry] = []
+    named_like_files: list[Path] = []
+
+    def unlistable(exc: OSError) -> None:
+        found.append(Entry(Path(exc.filename), named=False, error=exc))
+
+    for top, folders, names in os.walk(folder, onerror=unlistable):  # linked folders are not followed
+        folders[:] = [name for name in folders if name not in skipped]
+        named_like_files.extend(
+            Path(top, name)
+            for name in folders
+            if name.endswith(".jsonl") and not Path(top, name).is_symlink()
+        )
+        for name in names:
+            if not name.endswith(".jsonl"):
+                continue
+            path = Path(top, name)
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:  # a dangling link, a link loop
+                found.append(Entry(path, named=False, error=exc))
+                continue
+            if stat.S_ISREG(mode):
+                found.append(Entry(path, named=False))
+            else:
+                shown = printable(str(path))
+                print(f"intone: warning: {shown}: {_kind(mode)}, not a file; skipped", file=sys.stderr)
+    for path in named_like_files:  # a folder `x.jsonl` with nothing to lint inside is a finding
+        if not any(path in entry.path.parents for entry in found):
+            error = IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+            found.append(Entry(path, named=False, error=error))
+    return sorted(found, key=lambda entry: entry.path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def load_settings_for(args: argparse.Namespace):
@@ -188,34 +284,63 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from intone.lint.reporters import report
 
     settings = load_settings_for(args)
-    paths = collect_paths(args.paths)
-    if not paths:
+    entries = collect_paths(args.paths)
+    if not entries:
         raise UsageError(f"no .jsonl files found in {', '.join(args.paths)}")
     linter = Linter(settings, counter=make_counter(settings))
     if args.fix:
-        _apply_fixes(linter, paths)
-    result = LintResult(files=[_lint_one(linter, path, settings) for path in paths])
+        _apply_fixes(linter, entries)
+    result = LintResult(files=[_lint_entry(linter, entry, settings) for entry in entries])
     if settings.eval:
-        result = run_eval_checks(linter, result, paths, settings)
-    out = sys.stdout
-    report(result, settings.format, out, color=out.isatty() and not os.environ.get("NO_COLOR"), statistics=args.statistics)
-    out.flush()
-    if args.exit_zero:
-        return EXIT_OK
+        result = run_eval_checks(linter, result, [e.path for e in entries], settings)
     from intone.lint.diagnostic import SEVERITY_RANK
 
-    return EXIT_FINDINGS if result.worst() >= SEVERITY_RANK[settings.fail_on] else EXIT_OK
+    failed = result.worst() >= SEVERITY_RANK[settings.fail_on] and not args.exit_zero
+    code = EXIT_FINDINGS if failed else EXIT_OK
+    out = sys.stdout
+    try:
+        color = out.isatty() and not os.environ.get("NO_COLOR")
+        report(result, settings.format, out, color=color, statistics=args.statistics)
+        out.flush()
+    except BrokenPipeError:  # `intone lint ... | head`: the findings still decide the exit code
+        discard_stdout()
+    return code
 
 
-def _apply_fixes(linter, paths: list[Path]) -> None:
+def _apply_fixes(linter, entries: list[Entry]) -> None:
     from intone.lint.fix import fix_file
+    from intone.lint.printable import printable
 
-    for path in paths:
+    for path, named, error in entries:
+        if error is not None or (not named and not _can_open(path)):
+            continue  # the lint pass reports it as unreadable-file
         enabled = {r.name for r in linter.rules_for(str(path)) if r.fixable}
         fixed = fix_file(path, enabled)
         if fixed:
             what = ", ".join(f"{name} on {n} line{'s' if n != 1 else ''}" for name, n in sorted(fixed.items()))
-            print(f"Fixed {path}: {what}", file=sys.stderr)
+            print(f"Fixed {printable(str(path))}: {what}", file=sys.stderr)
+
+
+def _can_open(path: Path) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def _lint_entry(linter, entry: Entry, settings):
+    """Lint one entry; one found in a folder that cannot be read is a finding, not the end."""
+    if entry.error is not None:
+        return linter.unreadable(entry.path, entry.error)
+    try:
+        return _lint_one(linter, entry.path, settings)
+    except BrokenPipeError:  # stderr (the progress bar) is gone: not the file's fault
+        raise
+    except OSError as exc:
+        if entry.named:
+            raise
+        return linter.unreadable(entry.path, exc)
 
 
 def _lint_one(linter, path: Path, settings):

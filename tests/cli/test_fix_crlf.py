@@ -11,7 +11,8 @@ GOOD = json.dumps(CLEAN[0]).encode()
 
 
 def _lint(tmp_path: Path, *extra: str):
-    return intone("lint", "--no-cache", "--select", "crlf-line-ending,invalid-json", *extra, "d.jsonl", cwd=tmp_path)
+    select = "crlf-line-ending,invalid-json"
+    return intone("lint", "--no-cache", "--select", select, *extra, "d.jsonl", cwd=tmp_path)
 
 
 def test_crlf_on_an_unparseable_line_is_not_offered_as_fixable(tmp_path: Path) -> None:

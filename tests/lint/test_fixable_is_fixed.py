@@ -51,6 +51,7 @@ def test_every_fixable_finding_is_fixed(tmp_path: Path, data: bytes, enabled: se
 def test_crlf_on_a_line_fix_cannot_read_is_not_fixable() -> None:
     data = b'{"messages": 1\r\n' + json.dumps(_GOOD[0]).encode() + b"\r\n"
     linter = Linter(Settings(select=["crlf-line-ending", "invalid-json"], cache=False))
-    [crlf] = [d for d in linter.lint_lines(read_jsonl_bytes(data), "f.jsonl").diagnostics if d.code == "IN105"]
+    report = linter.lint_lines(read_jsonl_bytes(data), "f.jsonl")
+    [crlf] = [d for d in report.diagnostics if d.code == "IN105"]
     assert not crlf.fixable
     assert "--fix leaves line 1 as it is" in crlf.message

@@ -34,7 +34,7 @@ def test_printable_multiline_keeps_newlines_and_tabs_but_not_cr_or_esc() -> None
 def _opener_file(tmp_path: Path) -> Path:
     # 25 answers that all open with the same escape-laden word: repeated-opener (IN420) quotes it.
     rows = [
-        rec(f"Question number {i}?", f"{ESC_TITLE}Ahoy{ESC_CLEAR} matey, the answer is {i} barrels of {w}.")
+        rec(f"Question {i}?", f"{ESC_TITLE}Ahoy{ESC_CLEAR} matey, the answer is {i} barrels of {w}.")
         for i, w in enumerate(["rum", "tea", "salt", "fish", "rope"] * 5)
     ]
     return write_jsonl(tmp_path / "esc.jsonl", rows)
@@ -52,7 +52,8 @@ def test_repeated_opener_text_output_shows_escapes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_machine_formats_keep_the_true_string(tmp_path: Path, fmt: str) -> None:
     _opener_file(tmp_path)
-    done = intone("lint", "--no-cache", "--select", "repeated-opener", "--format", fmt, "esc.jsonl", cwd=tmp_path)
+    args = ("--no-cache", "--select", "repeated-opener", "--format", fmt, "esc.jsonl")
+    done = intone("lint", *args, cwd=tmp_path)
     assert "\x1b" not in done.stdout  # JSON escaping makes it inert ...
     payload = json.loads(done.stdout)
     messages = (
@@ -65,7 +66,8 @@ def test_machine_formats_keep_the_true_string(tmp_path: Path, fmt: str) -> None:
 
 def test_github_annotations_show_escapes(tmp_path: Path) -> None:
     _opener_file(tmp_path)
-    done = intone("lint", "--no-cache", "--select", "repeated-opener", "--format", "github", "esc.jsonl", cwd=tmp_path)
+    args = ("--no-cache", "--select", "repeated-opener", "--format", "github", "esc.jsonl")
+    done = intone("lint", *args, cwd=tmp_path)
     assert done.stdout.startswith("::warning ")
     assert "\x1b" not in done.stdout and "\\x1b]0;pwned\\x07ahoy" in done.stdout
 

@@ -261,6 +261,7 @@ def render_text(data: dict[str, Any]) -> None:
         return escape_markup(printable(text))
 
     console = Console(highlight=False)
+    console.on_broken_pipe = _broken_pipe  # rich's default exits 1; main() keeps the command's code
     c = data["counts"]
     console.print(f"[bold]{escape(data['path'])}[/bold]")
     console.print(
@@ -334,6 +335,10 @@ def render_text(data: dict[str, Any]) -> None:
         console.print(f"  line {row['line']}: {escape(row['message'])}")
     if data["style_drift"]:
         console.print(f"  drift along file order: {escape(data['style_drift'])}")
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def _print_histogram(console, bins: list[dict[str, int]], width: int = 40) -> None:

@@ -221,7 +221,10 @@ def _describe_unreadable(path: str, exc: OSError) -> tuple[str, str]:
     reason = exc.strerror or str(exc)
     if os.path.islink(path) and not os.path.exists(path):
         if exc.errno == errno.ELOOP:
-            return "symbolic link loop: it never reaches a file", "Point the link at the dataset, or delete it."
+            return (
+                "symbolic link loop: it never reaches a file",
+                "Point the link at the dataset, or delete it.",
+            )
         target = os.readlink(path)
         return (
             f"symbolic link to {target}, which does not exist",

@@ -73,6 +73,15 @@ def test_prompts_file_and_bad_lines(trained, tmp_path, capsys):
     bad.write_text('{"prompt": "Hi"}\n{"nope": 1}\n')
     assert main(["sample", str(trained), "--prompts", str(bad)]) == 2
     assert "bad.jsonl:2" in capsys.readouterr().err
+    # Non-UTF-8 bytes and a lone surrogate (issue 10.8): named, skipped, the rest answered, exit 2.
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_bytes(b'{"prompt": "Hi"}\n{"prompt": "caf\xe9"}\n{"prompt": "x\\udc00"}\n{"prompt": "Go"}\n')
+    assert main(["sample", str(trained), "--prompts", str(hostile), "--temperature", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count(REPLY) == 2
+    assert "hostile.jsonl:2" in captured.err and "UTF-8" in captured.err
+    assert "hostile.jsonl:3" in captured.err and "surrogate" in captured.err
+    assert "2 line(s) of --prompts" in captured.err
 
 
 def test_chat_reads_turns_from_stdin(trained, monkeypatch, capsys):

@@ -349,8 +349,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
             from intone.cli import UsageError
 
             raise UsageError(f"--prompts {path}: no such file")
-        prompts = read_prompts(path, warn=lambda message: print(f"intone: warning: {message}", file=sys.stderr))
+        skipped: list[str] = []
+        prompts = read_prompts(path, warn=skipped.append)
+        for message in skipped:
+            print(f"intone: warning: {message}", file=sys.stderr)
     else:
+        skipped = []
         prompts = [("--prompt", (("user", text),)) for text in args.prompt]
     loaded = _load(args)
     progress = len(prompts) > 1
@@ -386,6 +390,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
             eta = seconds / done * (len(prompts) - done)
             print(f"sample: {done}/{len(prompts)} prompts, {new_tokens} new tokens, "
                   f"{new_tokens / seconds:.1f} tokens/s, ETA {eta:.0f} s", file=sys.stderr)
+    if skipped:  # the usable prompts were answered; the exit code still says the file has bad lines
+        print(f"intone: error: {len(skipped)} line(s) of --prompts {args.prompts} skipped (see the warnings above)",
+              file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

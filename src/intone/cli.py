@@ -462,8 +462,12 @@ def cmd_rule(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- convert
 
 
+SHOWN_SKIPS = 5
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
-    from intone.schemas.convert import ConvertError, to_messages
+    from intone.lint.printable import printable
+    from intone.schemas.convert import convert_lines
     from intone.schemas.jsonl import read_jsonl_path, write_jsonl_atomic
 
     source, target = Path(args.input), Path(args.output)
@@ -471,23 +475,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise UsageError(f"{source}: no such file")
     if target.exists() and target.resolve() == source.resolve():
         raise UsageError(f"{target}: refusing to overwrite the input; choose another OUT")
-    records = []
-    failures = 0
-    for line in read_jsonl_path(source):
-        if line.blank:
-            continue
-        if line.data is None:
-            failures += 1
-            print(f"{source}:{line.number}: {line.problems[-1].message}; line skipped", file=sys.stderr)
-            continue
-        try:
-            records.append(to_messages(line.data))
-        except ConvertError as exc:
-            failures += 1
-            print(f"{source}:{line.number}: {exc}; line skipped", file=sys.stderr)
-    write_jsonl_atomic(target, records)
-    print(f"Converted {len(records)} record(s) from {source} to {target}" + (f"; {failures} line(s) skipped" if failures else ""))
-    return EXIT_FINDINGS if failures else EXIT_OK
+    result = convert_lines(read_jsonl_path(source, validate=False))
+    for number, why in result.skipped[:SHOWN_SKIPS]:
+        print(f"{printable(str(source))}:{number}: {printable(why)}; line skipped", file=sys.stderr)
+    if len(result.skipped) > SHOWN_SKIPS:
+        print(f"... and {len(result.skipped) - SHOWN_SKIPS} more skipped line(s); run `intone lint {source}` "
+              "to see every problem", file=sys.stderr)
+    if not result.records:
+        print(f"Nothing converted from {source}: {len(result.skipped)} line(s) skipped, {target} not written")
+        return EXIT_FINDINGS
+    write_jsonl_atomic(target, result.records)
+    skipped = f"; {len(result.skipped)} line(s) skipped" if result.skipped else ""
+    print(f"Converted {len(result.records)} record(s) from {source} to {target}{skipped}")
+    return EXIT_FINDINGS if result.skipped else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -122,3 +122,39 @@ def test_missing_input_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "nope.jsonl" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_total_failure_writes_no_output(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_bytes(b'{"what": 1}\n[1]\n\xff\n')
+    done = convert("bad.jsonl", "out.jsonl", cwd=tmp_path)
+    assert done.returncode == 1
+    assert not (tmp_path / "out.jsonl").exists()
+    assert "Nothing converted" in done.stdout and "3 line(s) skipped" in done.stdout
+
+
+def test_many_skipped_lines_are_summarised(tmp_path: Path) -> None:
+    rows = [{"prompt": "hi", "completion": "Ahoy!"}] + [{"what": i} for i in range(40)]
+    write(tmp_path / "many.jsonl", rows)
+    done = convert("many.jsonl", "out.jsonl", cwd=tmp_path)
+    assert done.returncode == 1
+    err = done.stderr.splitlines()
+    assert len(err) == 6, done.stderr
+    assert [e.split(":")[1] for e in err[:5]] == ["2", "3", "4", "5", "6"]
+    assert "35 more skipped line(s)" in err[5] and "intone lint many.jsonl" in err[5]
+    assert "40 line(s) skipped" in done.stdout
+
+
+def test_invalid_messages_records_are_not_passed_through(tmp_path: Path) -> None:
+    good = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Ahoy!"}]}
+    write(tmp_path / "m.jsonl", [
+        good,
+        {"messages": [{"role": "bot", "content": "x"}]},
+        {"messages": "not a list"},
+        {"messages": [{"role": "user", "content": 3}]},
+        {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": None}]},
+    ])
+    done = convert("m.jsonl", "out.jsonl", cwd=tmp_path)
+    assert done.returncode == 1
+    assert [e.split(":")[1] for e in done.stderr.splitlines()] == ["2", "3", "4", "5"]
+    assert "unknown role 'bot'" in done.stderr
+    assert records(tmp_path / "out.jsonl") == [good]

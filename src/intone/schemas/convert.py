@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from intone.schemas.jsonl import Line
 
 SHAREGPT_ROLES = {
     "human": "user",
@@ -37,6 +42,41 @@ def detect(data: Any) -> str:
         f"unknown record shape (keys: {keys}); expected messages, conversations, "
         "prompt+completion or instruction+output"
     )
+
+
+@dataclass
+class Converted:
+    """What `convert_lines` made of a file: the records, and every line it could not convert."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    """(line number, why) for each line not converted, in file order."""
+
+
+def convert_lines(lines: Iterable[Line]) -> Converted:
+    """Convert each non-blank line; a line that does not parse, has no known shape, or converts to
+    a record that fails the schema is skipped with its reason. Nothing is passed through unchecked."""
+    from intone.schemas.jsonl import validate_line
+
+    out = Converted()
+    for line in lines:
+        if line.blank:
+            continue
+        if line.data is None or not isinstance(line.data, dict):
+            out.skipped.append((line.number, line.problems[-1].message if line.problems else "not a JSON object"))
+            continue
+        try:
+            record = to_messages(line.data)
+        except ConvertError as exc:
+            out.skipped.append((line.number, str(exc)))
+            continue
+        check = type(line)(number=line.number, raw=b"", ending=b"", data=record)
+        validate_line(check)
+        if check.problems:
+            out.skipped.append((line.number, "; ".join(p.message for p in check.problems)))
+            continue
+        out.records.append(record)
+    return out
 
 
 def to_messages(data: Any) -> dict[str, Any]:

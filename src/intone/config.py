@@ -15,8 +15,9 @@ FORMATS = ("text", "json", "github", "sarif")
 FAIL_ON = ("error", "warning", "info")
 
 
-class ConfigError(Exception):
-    """A problem with configuration; the CLI prints it and exits 2."""
+from intone.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings", "settings_for"]
 
 
 @dataclass
@@ -128,6 +129,36 @@ def load_settings(config: str | Path | None = None, start: Path | None = None) -
     if found is None:
         return Settings()
     return from_table(found[1], found[0])
+
+
+def settings_for(
+    paths: list[str] | None, config: str | None, flags: dict[str, Any], *, no_cache: bool = False
+) -> Settings:
+    """CLI > file > defaults: the config found from the first path (or `config`), then the flags.
+
+    `flags` holds the command's options by Settings name; None means "not given". `select` and
+    `ignore` are comma-separated strings: select replaces the file's list, ignore adds to it."""
+    first = Path(paths[0]) if paths else Path.cwd()
+    start = first if first.is_dir() else first.parent
+    settings = load_settings(config, start=start if start.exists() else None)
+    for name, value in flags.items():
+        if value is None or (name in _LISTS and not value):
+            continue
+        if name == "select":
+            settings.select = _split(value)
+        elif name == "ignore":
+            settings.ignore = settings.ignore + _split(value)
+        elif name in _KEYS.values():
+            setattr(settings, name, value)
+        else:
+            raise KeyError(name)
+    if no_cache:
+        settings.cache = False
+    return settings
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def from_table(table: dict[str, Any], source: Path | None) -> Settings:

@@ -163,7 +163,7 @@ def test_empty_file(tmp_path: Path, capsys) -> None:
 
 def test_stats_module_imports_nothing_heavy() -> None:
     code = (
-        "import sys, intone.lint.stats_command, intone.lint.similarity;"
+        "import sys, intone.commands.stats, intone.lint.similarity;"
         "heavy = [m for m in ('rich', 'matplotlib', 'textual', 'torch') if m in sys.modules];"
         "print(heavy)"
     )

@@ -7,7 +7,7 @@ import sys
 
 CODE = """
 import sys
-import intone.train.commands, intone.train.template, intone.train.config, intone.train.device
+import intone.commands.train, intone.train.template, intone.train.config, intone.train.device
 from intone.cli import build_parser
 parser = build_parser()
 parser.parse_args(["train", "--help"]) if False else None

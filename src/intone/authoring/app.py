@@ -10,7 +10,8 @@ from textual.binding import Binding, BindingType
 
 from intone.authoring.palette import IntoneCommands
 from intone.authoring.screens.editor import EditorScreen
-from intone.config import ConfigError, Settings
+from intone.config import Settings
+from intone.errors import ConfigError
 
 
 class IntoneApp(App):

@@ -22,8 +22,8 @@ def register(subparsers) -> None:
 def cmd_author(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from intone.cli import UsageError
     from intone.config import load_settings
+    from intone.errors import UsageError
 
     path = Path(args.path)
     if path.is_dir():

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from intone.config import ConfigError, Settings
+from intone.config import Settings
+from intone.errors import ConfigError
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.fix import rewritable

@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from intone.lint.stats_command import shown
+from intone.lint.summary import shown
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222;padding:0 1em}

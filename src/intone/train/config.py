@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from intone.config import ConfigError
+from intone.errors import ConfigError
 
 
 def opt(default: Any, help: str, **extra: Any) -> Any:

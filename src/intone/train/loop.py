@@ -523,7 +523,7 @@ class Trainer:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        from intone.config import ConfigError
+        from intone.errors import ConfigError
 
         folder = self.run_dir / CHECKPOINT
         try:

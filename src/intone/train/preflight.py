@@ -44,7 +44,7 @@ def run(
     counter = TemplateTokenCounter(tokenizer, template, counter_name)
     eval_path = Path(cfg.eval) if cfg.eval else None
     if eval_path is not None and not eval_path.is_file():
-        from intone.cli import UsageError
+        from intone.errors import UsageError
 
         raise UsageError(f"--eval {cfg.eval}: no such file")
     result = lint_files(data, eval_path, counter)
@@ -92,7 +92,7 @@ def run(
             return pre
     pre.train, pre.valid = train_enc.examples, valid_enc.examples
     if not pre.train:
-        from intone.cli import UsageError
+        from intone.errors import UsageError
 
         raise UsageError(f"{data}: no trainable examples (records need an assistant turn)")
     lengths = [e.n_tokens for e in pre.train]

@@ -19,7 +19,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def read_json(path: Path, fix: str) -> Any:
     """A JSON file of the run folder; damaged or unreadable, a ConfigError naming it and `fix`."""
-    from intone.config import ConfigError
+    from intone.errors import ConfigError
 
     try:
         return json.loads(path.read_bytes())
@@ -31,7 +31,7 @@ def read_json(path: Path, fix: str) -> Any:
 
 
 def read_json_object(path: Path, fix: str) -> dict[str, Any]:
-    from intone.config import ConfigError
+    from intone.errors import ConfigError
 
     data = read_json(path, fix)
     if not isinstance(data, dict):

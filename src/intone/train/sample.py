@@ -50,7 +50,7 @@ def run_config(run_dir: Path):
     """The TrainConfig a run was trained with (its config.toml)."""
     import tomllib
 
-    from intone.config import ConfigError
+    from intone.errors import ConfigError
     from intone.train.config import from_table
 
     path = Path(run_dir) / "config.toml"
@@ -72,7 +72,7 @@ def check_adapter(adapter: Path) -> None:
     """The adapter folder must hold a readable adapter_config.json and safetensors weights.
 
     Pickle-format weights (adapter_model.bin) are refused: loading a pickle can run any code."""
-    from intone.config import ConfigError
+    from intone.errors import ConfigError
     from intone.train.rundir import read_json_object
 
     read_json_object(adapter / "adapter_config.json", "it is written by `intone train`; restore it or train again")
@@ -106,7 +106,7 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
         model_spec = model_spec or cfg.model
         adapter = Path(run_dir) / "adapter"
         if not (adapter / "adapter_config.json").is_file():
-            from intone.config import ConfigError
+            from intone.errors import ConfigError
 
             raise ConfigError(f"{run_dir}: no adapter/ yet; the run saved no weights (train it, or --resume it)")
         check_adapter(adapter)
@@ -294,7 +294,7 @@ def read_prompts(path: Path, warn: Callable[[str], None] | None = None) -> list[
     A line that is not a usable prompt (bad JSON or UTF-8, a lone surrogate, a huge number, the
     wrong shape) is skipped with a message to `warn` naming its line; the rest go on. With no
     usable prompt at all it is a usage error."""
-    from intone.cli import UsageError
+    from intone.errors import UsageError
     from intone.schemas.jsonl import read_jsonl_path
 
     out: list[tuple[str, Messages]] = []

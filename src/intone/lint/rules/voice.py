@@ -548,7 +548,7 @@ class CatchphraseImbalance(DatasetRule):
     MAX_N = 6
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        from intone.config import ConfigError
+        from intone.errors import ConfigError
         from intone.lint.similarity import words as split_words
 
         answers = profile.answers()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+from intone.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK
 
 
 def register(sub) -> None:
@@ -100,7 +100,7 @@ def _train_config(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     import time
 
-    from intone.cli import UsageError
+    from intone.errors import UsageError
     from intone.train.device import DeviceError, prepare_environment
     from intone.train.model import ModelError
     from intone.train.rundir import read_json_object, remove_failed_run
@@ -291,7 +291,7 @@ def _minutes(seconds: float) -> str:
 def _options(args):
     import math
 
-    from intone.cli import UsageError
+    from intone.errors import UsageError
     from intone.train.sample import GenerationOptions
 
     checks = [
@@ -317,7 +317,7 @@ def _options(args):
 
 
 def _load(args):
-    from intone.cli import UsageError
+    from intone.errors import UsageError
     from intone.train.device import DeviceError, prepare_environment, probe, select_device
     from intone.train.model import ModelError
     from intone.train.sample import load_for_generation
@@ -346,7 +346,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.prompts:
         path = Path(args.prompts)
         if not path.is_file():
-            from intone.cli import UsageError
+            from intone.errors import UsageError
 
             raise UsageError(f"--prompts {path}: no such file")
         skipped: list[str] = []
@@ -453,7 +453,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     import shutil
 
-    from intone.cli import UsageError
+    from intone.errors import UsageError
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -487,7 +487,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from intone.cli import UsageError
+    from intone.errors import UsageError
     from intone.train.export import ExportError, export
 
     data = Path(args.data)

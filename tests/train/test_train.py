@@ -114,7 +114,7 @@ def test_truncating_an_assistant_turn_is_refused_or_dropped_and_counted(tmp_path
             "--val-fraction", "0"]
     assert train(*args) == 1
     err = capsys.readouterr().err
-    assert "long.jsonl:9" in err and "TR001" in err and "--drop-long" in err
+    assert "long.jsonl:9" in err and "IN311 truncated-assistant-turn" in err and "--drop-long" in err
     assert train(*args, "--drop-long") == 0
     tokens = json.loads((run / "manifest.json").read_text())["tokens"]
     assert tokens["dropped_long"] == 1 and tokens["train_examples"] == 8

@@ -46,7 +46,7 @@ class Cache:
                 for d in data["diagnostics"]
             ]
             diags = [_with_path(d, path) for d in diags]
-            return FileReport(path, diags, data["n_lines"], data["n_records"], from_cache=True)
+            return FileReport(path, diags, data["n_lines"], data["n_records"])
         except (KeyError, TypeError):
             return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from intone.lint.tokens import TiktokenCounter, TokenCounter
 
@@ -16,4 +16,3 @@ class LintContext:
     path: str
     settings: Settings
     counter: TokenCounter = field(default_factory=TiktokenCounter)
-    extras: dict[str, Any] = field(default_factory=dict)

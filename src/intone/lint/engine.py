@@ -15,12 +15,20 @@ from intone.errors import ConfigError
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.fix import rewritable
-from intone.lint.registry import CrossRule, DatasetRule, LineRule, RecordRule, Registry, Rule
+from intone.lint.registry import (
+    CrossRule,
+    DatasetRule,
+    LineRule,
+    RecordRule,
+    Registry,
+    Rule,
+    read_diagnostics,
+)
 from intone.lint.rules import RULES
 from intone.lint.rules.structure import CrlfLineEnding, UnreadableFile
 from intone.lint.stats import DatasetProfile
 from intone.lint.tokens import TiktokenCounter, TokenCounter
-from intone.schemas.jsonl import Line, read_jsonl
+from intone.schemas.jsonl import Line, Problem, read_jsonl
 
 Progress = Callable[[int], None]
 
@@ -32,7 +40,6 @@ class FileReport:
     n_lines: int = 0
     n_records: int = 0
     profile: DatasetProfile | None = None
-    from_cache: bool = False
 
 
 @dataclass
@@ -138,7 +145,7 @@ class Linter:
     def lint_lines(self, lines: Iterable[Line], display: str) -> FileReport:
         rules = self.rules_for(display)
         ctx = LintContext(path=display, settings=self.settings, counter=self.counter)
-        line_rules = {r.name: r for r in rules if isinstance(r, LineRule)}
+        line_rules = {r.problem: r for r in rules if isinstance(r, LineRule)}
         record_rules = [r for r in rules if isinstance(r, RecordRule)]
         dataset_rules = [r for r in rules if isinstance(r, DatasetRule)]
         profile = DatasetProfile(path=display)
@@ -148,12 +155,10 @@ class Linter:
         crlf_kept: list[int] = []  # CRLF lines that --fix leaves as they are
         for line in lines:
             n_lines = line.number
-            for problem in line.problems:
-                rule = line_rules.get(problem.name)
-                if rule is not None:
-                    if isinstance(rule, CrlfLineEnding):
-                        crlf = (len(out), rule)
-                    out.append(rule.diagnostic(display, line.number, problem.message, column=problem.column))
+            for diagnostic in read_diagnostics(line, line_rules, display):
+                if diagnostic.name == CrlfLineEnding.name:
+                    crlf = (len(out), line_rules[Problem.CRLF_LINE_ENDING])
+                out.append(diagnostic)
             if line.ending == b"\r\n" and not rewritable(line):
                 crlf_kept.append(line.number)
             if line.record is None:
@@ -168,9 +173,6 @@ class Linter:
         out.extend(_run_dataset_rules(dataset_rules, profile, ctx))
         out.sort(key=Diagnostic.sort_key)
         return FileReport(display, out, n_lines, profile.n_records, profile)
-
-    def lint_paths(self, paths: Iterable[str | Path], **kwargs: Any) -> LintResult:
-        return LintResult([self.lint_path(p, **kwargs) for p in paths])
 
     def lint_with_eval(self, result: LintResult, eval_path: str | Path) -> LintResult:
         """Lint the eval file too, then run cross rules for each training file against it."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from intone.lint.diagnostic import Diagnostic, Severity
+from intone.schemas.jsonl import Problem
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.stats import DatasetProfile
-    from intone.schemas.jsonl import Line
+    from intone.schemas.jsonl import Line, ReadProblem
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -74,7 +75,8 @@ class Rule:
     fixable: ClassVar[bool] = False
     aliases: ClassVar[tuple[str, ...]] = ()
     """Old codes or names that still select this rule."""
-    scope: ClassVar[str] = "record"
+    reported_by: ClassVar[str | None] = None
+    """Set when another command, not `intone lint`, produces the finding (e.g. "intone train")."""
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         values = {opt.name: opt.default for opt in self.options}
@@ -112,15 +114,26 @@ class Rule:
 
 
 class LineRule(Rule):
-    """Reported by the JSONL reader itself (`ReadProblem.name == rule.name`)."""
+    """Reports one kind of problem the JSONL reader finds (`problem`, a `schemas.jsonl.Problem`)."""
 
-    scope = "line"
+    problem: ClassVar[Problem]
+
+    def from_problem(self, path: str, line: int, problem: ReadProblem) -> Diagnostic:
+        """The finding for a reader problem of this rule's kind on `line`."""
+        return self.diagnostic(path, line, problem.message, column=problem.column)
+
+
+def read_diagnostics(line: Line, rules: Mapping[Problem, LineRule], path: str) -> Iterator[Diagnostic]:
+    """The findings for the reader's problems on one line, from the selected line rules: the one
+    path by which batch lint and the editor's live lint turn a `ReadProblem` into a Diagnostic."""
+    for problem in line.problems:
+        rule = rules.get(problem.name)
+        if rule is not None:
+            yield rule.from_problem(path, line.number, problem)
 
 
 class RecordRule(Rule):
     """Looks at one line (with its parsed record) at a time."""
-
-    scope = "record"
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         raise NotImplementedError
@@ -129,16 +142,12 @@ class RecordRule(Rule):
 class DatasetRule(Rule):
     """Looks at the dataset profile, computed once in the engine's single pass."""
 
-    scope = "dataset"
-
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         raise NotImplementedError
 
 
 class CrossRule(Rule):
     """Compares the training profile with an eval file's profile (`--eval`); reports on eval lines."""
-
-    scope = "cross"
 
     def check_cross(
         self, train: DatasetProfile, evaluation: DatasetProfile, ctx: LintContext
@@ -156,6 +165,7 @@ class Registry:
     def __init__(self, rules: Iterable[type[Rule]] = ()) -> None:
         self._by_code: dict[str, type[Rule]] = {}
         self._by_name: dict[str, type[Rule]] = {}
+        self._by_problem: dict[Problem, type[LineRule]] = {}
         for rule in rules:
             self.register(rule)
 
@@ -177,6 +187,13 @@ class Registry:
             self._by_code[key] = rule
         if rule.name in self._by_name:
             raise RuleError(f"duplicate rule name {rule.name}")
+        if issubclass(rule, LineRule):
+            problem = getattr(rule, "problem", None)
+            if not isinstance(problem, Problem):
+                raise RuleError(f"{rule.name}: a line rule needs `problem`, the reader problem it reports")
+            if problem in self._by_problem:
+                raise RuleError(f"problem {problem} reported by both {rule.name} and {self._by_problem[problem].name}")
+            self._by_problem[problem] = rule
         self._by_name[rule.name] = rule
         return rule
 
@@ -188,6 +205,10 @@ class Registry:
 
     def get(self, key: str) -> type[Rule] | None:
         return self._by_code.get(key.upper()) or self._by_name.get(key.lower())
+
+    def for_problem(self, problem: Problem) -> type[LineRule]:
+        """The line rule that reports a reader problem; every `Problem` has one (a meta-test holds it)."""
+        return self._by_problem[problem]
 
     def by_name(self, name: str) -> type[Rule]:
         return self._by_name[name]

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -32,11 +33,25 @@ if TYPE_CHECKING:
 BOM = b"\xef\xbb\xbf"
 
 
+class Problem(StrEnum):
+    """What the reader can find wrong with a line. Each member is reported by exactly one lint
+    rule (its `problem`), which the registry checks; the value is that rule's name."""
+
+    INVALID_JSON = "invalid-json"
+    INVALID_UTF8 = "invalid-utf8"
+    NOT_AN_OBJECT = "not-an-object"
+    BLANK_LINE = "blank-line"
+    BYTE_ORDER_MARK = "byte-order-mark"
+    CRLF_LINE_ENDING = "crlf-line-ending"
+    SCHEMA_ERROR = "schema-error"
+    UNKNOWN_ROLE = "unknown-role"
+
+
 @dataclass(slots=True)
 class ReadProblem:
-    """Something wrong with one line, named after the lint rule that reports it."""
+    """Something wrong with one line; `name` is the kind, reported by the rule of that problem."""
 
-    name: str
+    name: Problem
     message: str
     column: int | None = None
     field: str | None = None
@@ -77,18 +92,18 @@ def read_jsonl(stream: BinaryIO, *, validate: bool = True) -> Iterator[Line]:
             line.raw = raw = raw[len(BOM) :]
             line.bom = True
             line.problems.append(
-                ReadProblem("byte-order-mark", "file starts with a UTF-8 byte-order mark (BOM)", 1)
+                ReadProblem(Problem.BYTE_ORDER_MARK, "file starts with a UTF-8 byte-order mark (BOM)", 1)
             )
         if ending == b"\r\n" and not crlf_reported:
             crlf_reported = True
             line.problems.append(
                 ReadProblem(
-                    "crlf-line-ending",
+                    Problem.CRLF_LINE_ENDING,
                     "line ends with CRLF; JSONL lines end with LF (reported once per file)",
                 )
             )
         if not raw.strip():
-            line.problems.append(ReadProblem("blank-line", "blank line between records"))
+            line.problems.append(ReadProblem(Problem.BLANK_LINE, "blank line between records"))
             yield line
             continue
         _parse_into(line)
@@ -123,13 +138,13 @@ def _parse_into(line: Line) -> None:
         exact = False
     if not exact:
         data = _parse_slow(line)
-        if line.problems and line.problems[-1].name in ("invalid-json", "invalid-utf8"):
+        if line.problems and line.problems[-1].name in (Problem.INVALID_JSON, Problem.INVALID_UTF8):
             return
     line.data = data
     if not isinstance(data, dict):
         line.problems.append(
             ReadProblem(
-                "not-an-object",
+                Problem.NOT_AN_OBJECT,
                 f"line is a JSON {_json_type(data)}, not an object with a `messages` list",
                 1,
             )
@@ -166,7 +181,7 @@ def validate_line(line: Line) -> None:
     except validation_error as exc:
         line.problems.extend(_schema_problems(exc, line.raw))  # type: ignore[arg-type]
     except (RecursionError, ValueError) as exc:  # absurdly nested input
-        line.problems.append(ReadProblem("schema-error", f"record could not be validated: {exc}"))
+        line.problems.append(ReadProblem(Problem.SCHEMA_ERROR, f"record could not be validated: {exc}"))
 
 
 _NON_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
@@ -186,7 +201,7 @@ def _parse_slow(line: Line) -> Any:
     except UnicodeDecodeError as exc:
         line.problems.append(
             ReadProblem(
-                "invalid-utf8",
+                Problem.INVALID_UTF8,
                 f"invalid UTF-8 byte 0x{line.raw[exc.start]:02x} at byte {exc.start + 1}",
                 exc.start + 1,
             )
@@ -195,10 +210,10 @@ def _parse_slow(line: Line) -> Any:
     try:
         data = json.loads(text)  # exact where orjson is not: integers over 64 bits
     except json.JSONDecodeError as exc:
-        line.problems.append(ReadProblem("invalid-json", f"{exc.msg} (column {exc.colno})", exc.colno))
+        line.problems.append(ReadProblem(Problem.INVALID_JSON, f"{exc.msg} (column {exc.colno})", exc.colno))
         return None
     except RecursionError:
-        line.problems.append(ReadProblem("invalid-json", "JSON nested too deeply", 1))
+        line.problems.append(ReadProblem(Problem.INVALID_JSON, "JSON nested too deeply", 1))
         return None
     except ValueError:  # an integer longer than Python's int-to-str limit (4300 digits)
         found = _HUGE_INT.search(text)
@@ -206,7 +221,7 @@ def _parse_slow(line: Line) -> Any:
         digits = len(found.group()) if found else 0
         line.problems.append(
             ReadProblem(
-                "invalid-json",
+                Problem.INVALID_JSON,
                 f"a number with {digits} digits at column {column} is too long to read; "
                 f"integers may have at most {_MAX_INT_DIGITS} digits: shorten it or write it as a string",
                 column,
@@ -221,7 +236,7 @@ def _parse_slow(line: Line) -> Any:
         column = first.start() + 1 if first else (text.lower().find(surrogate) + 1 or 1)
         line.problems.append(
             ReadProblem(
-                "invalid-json",
+                Problem.INVALID_JSON,
                 f"string escape {surrogate} is a lone UTF-16 surrogate, not a character (column {column})",
                 column,
             )
@@ -296,7 +311,7 @@ def _schema_problems(exc: ValidationError, raw: bytes) -> list[ReadProblem]:
         if kind == "literal_error" and loc and loc[-1] == "role":
             problems.append(
                 ReadProblem(
-                    "unknown-role",
+                    Problem.UNKNOWN_ROLE,
                     f"{path}: unknown role {got!r}; use one of system, user, assistant",
                     field=path,
                     column=column,
@@ -304,20 +319,20 @@ def _schema_problems(exc: ValidationError, raw: bytes) -> list[ReadProblem]:
             )
         elif kind == "missing":
             problems.append(
-                ReadProblem("schema-error", f"{path}: required field is missing", field=path, column=column)
+                ReadProblem(Problem.SCHEMA_ERROR, f"{path}: required field is missing", field=path, column=column)
             )
         elif kind in _TYPE_WORDS or kind.endswith("_type") or kind == "int_from_float":
             want = _TYPE_WORDS.get(kind, kind.removesuffix("_type"))
             problems.append(
                 ReadProblem(
-                    "schema-error",
+                    Problem.SCHEMA_ERROR,
                     f"{path}: expected {want}, got {_json_type(got)} {_short(got)}",
                     field=path,
                     column=column,
                 )
             )
         else:
-            problems.append(ReadProblem("schema-error", f"{path}: {err['msg']}", field=path, column=column))
+            problems.append(ReadProblem(Problem.SCHEMA_ERROR, f"{path}: {err['msg']}", field=path, column=column))
     return problems
 
 
@@ -417,6 +432,7 @@ __all__ = [
     "BOM",
     "KNOWN_MESSAGE_KEYS",
     "Line",
+    "Problem",
     "ReadProblem",
     "dump_record",
     "line_bytes",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intone.lint.diagnostic import Diagnostic
+from intone.lint.rules.tokens import TruncatedAssistantTurn
 from intone.train.template import IGNORE, ChatTemplate, Messages, TextTokenizer, encode_conversations
 
 GROUP_FACTOR = 16  # length-sort within windows of batch_size * GROUP_FACTOR examples
@@ -97,14 +98,7 @@ def encode(
         if len(ids) > max_length:
             lost = sum(1 for label in labels[max_length:] if label != IGNORE)
             if lost:
-                too_long.append(
-                    Diagnostic(
-                        path, line, None, "TR001", "truncated-assistant-turn", "error",
-                        f"{len(ids)} tokens with {enc.n_trainable} trained; --max-length {max_length} "
-                        f"would cut {lost} trained assistant token(s)",
-                        fix="shorten the example, raise --max-length, or pass --drop-long to skip it",
-                    )
-                )
+                too_long.append(TruncatedAssistantTurn().finding(path, line, len(ids), enc.n_trainable, max_length, lost))
                 continue
             ids, labels = ids[:max_length], labels[:max_length]
             truncated.append(line)

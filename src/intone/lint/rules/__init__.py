@@ -23,7 +23,7 @@ from intone.lint.rules.structure import (
     UnreadableFile,
     Whitespace,
 )
-from intone.lint.rules.tokens import TooLong
+from intone.lint.rules.tokens import TooLong, TruncatedAssistantTurn
 from intone.lint.rules.voice import (
     CatchphraseImbalance,
     RepeatedCloser,
@@ -51,6 +51,7 @@ RULES = Registry(
         DuplicateExample,
         DuplicatePrompt,
         TooLong,
+        TruncatedAssistantTurn,
         NearDuplicate,
         LowDiversity,
         LengthUniformity,

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from intone.lint.registry import LineRule, RecordRule, Rule
+from intone.schemas.jsonl import Problem
 from intone.schemas.locate import locate_field
 from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 
@@ -40,6 +41,7 @@ class InvalidJson(LineRule):
 
     code = "IN100"
     name = "invalid-json"
+    problem = Problem.INVALID_JSON
     severity = "error"
     summary = "Line is not valid JSON"
     fix_hint = "Repair the JSON at the column shown: one complete JSON object per line."
@@ -63,6 +65,7 @@ class InvalidUtf8(LineRule):
 
     code = "IN101"
     name = "invalid-utf8"
+    problem = Problem.INVALID_UTF8
     severity = "error"
     summary = "Line is not valid UTF-8"
     fix_hint = "Re-save the file as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`) or retype the character."
@@ -89,6 +92,7 @@ class NotAnObject(LineRule):
 
     code = "IN102"
     name = "not-an-object"
+    problem = Problem.NOT_AN_OBJECT
     severity = "error"
     summary = "Line is JSON but not an object"
     fix_hint = 'Wrap the example as {"messages": [...]}; `intone convert` imports other formats.'
@@ -112,6 +116,7 @@ class BlankLine(LineRule):
 
     code = "IN103"
     name = "blank-line"
+    problem = Problem.BLANK_LINE
     severity = "warning"
     summary = "Blank line between records"
     fix_hint = "Delete the line (`intone lint --fix` does it)."
@@ -136,6 +141,7 @@ class ByteOrderMark(LineRule):
 
     code = "IN104"
     name = "byte-order-mark"
+    problem = Problem.BYTE_ORDER_MARK
     severity = "warning"
     summary = "File starts with a UTF-8 byte-order mark"
     fix_hint = "Save as UTF-8 without BOM (`intone lint --fix` removes it)."
@@ -162,6 +168,7 @@ class CrlfLineEnding(LineRule):
 
     code = "IN105"
     name = "crlf-line-ending"
+    problem = Problem.CRLF_LINE_ENDING
     severity = "warning"
     summary = "Lines end with CRLF instead of LF"
     fix_hint = "Convert the file to LF line endings (`intone lint --fix` does it)."
@@ -209,7 +216,6 @@ class UnreadableFile(Rule):
     severity = "error"
     summary = "A .jsonl entry in a folder cannot be read"
     fix_hint = "Make it readable, or move it out of the folder."
-    scope = "file"
 
     def for_error(self, path: str, exc: OSError) -> Diagnostic:
         """The finding for `path`, which could not be opened, listed or read (`exc`)."""
@@ -266,6 +272,7 @@ class SchemaError(LineRule):
 
     code = "IN200"
     name = "schema-error"
+    problem = Problem.SCHEMA_ERROR
     severity = "error"
     summary = "Missing or mistyped field"
     fix_hint = (
@@ -296,6 +303,7 @@ class UnknownRole(LineRule):
 
     code = "IN201"
     name = "unknown-role"
+    problem = Problem.UNKNOWN_ROLE
     severity = "error"
     summary = "Message role is not system, user or assistant"
     fix_hint = "Use role user for the person, assistant for the character, system for instructions."

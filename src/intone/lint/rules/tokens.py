@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from intone.lint.registry import Option, RecordRule
+from intone.lint.registry import Option, RecordRule, Rule
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
@@ -63,3 +63,41 @@ class TooLong(RecordRule):
                 line.number,
                 f"{amount} tokens ({ctx.counter.name}), over max-tokens {limit}",
             )
+
+
+class TruncatedAssistantTurn(Rule):
+    """
+    ## What it does
+    Reported by `intone train` before training: an example whose tokens, rendered with the
+    model's own chat template and tokenizer, run past `--max-length` so that cutting it would
+    drop tokens of an assistant turn, the tokens the model is trained on.
+
+    `intone lint` cannot see this (it does not know the trainer's template and `--max-length`);
+    `too-long` is its estimate at lint time.
+
+    ## Why is this bad?
+    A cut assistant turn loses its end, and with it the end-of-turn token: the model learns to
+    stop in mid-sentence, or not at all. intone refuses to train on it rather than cut silently.
+
+    ## Example
+    A 1,500-token story with `intone train --max-length 1024`.
+
+    ## Use instead
+    Shorten or split the example, raise `--max-length`, or pass `--drop-long` to leave it out.
+    """
+
+    code = "IN311"
+    name = "truncated-assistant-turn"
+    severity = "error"
+    summary = "Training would cut trained assistant tokens at --max-length"
+    aliases = ("TR001",)
+    reported_by = "intone train"
+    fix_hint = "Shorten the example, raise --max-length, or pass --drop-long to skip it."
+
+    def finding(self, path: str, line: int, n_tokens: int, n_trained: int, max_length: int, lost: int) -> Diagnostic:
+        return self.diagnostic(
+            path,
+            line,
+            f"{n_tokens} tokens with {n_trained} trained; --max-length {max_length} would cut {lost} trained "
+            "assistant token(s)",
+        )

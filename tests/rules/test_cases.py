@@ -122,3 +122,27 @@ def test_rules_reported_elsewhere_are_registered_with_docs() -> None:
     rule = RULES.get("TR001")  # the trainer's old code still finds it
     assert rule is not None and rule.name == "truncated-assistant-turn" and rule.code == "IN311"
     assert rule.reported_by == "intone train"
+
+
+def test_fixable_rules_own_their_fix() -> None:
+    from intone.lint.registry import RecordRule, Registry, RuleError
+
+    for rule in RULES:
+        assert rule.fixable == ("fix" in vars(rule)), rule.name  # fixable exactly when it has a fix
+
+    class Half(RecordRule):
+        """
+        ## What it does
+        x
+        ## Why is this bad?
+        x
+        ## Example
+        x
+        ## Use instead
+        x
+        """
+
+        code, name, severity, summary, fixable = "IN999", "half-fixable", "warning", "x", True
+
+    with pytest.raises(RuleError, match="no fix"):
+        Registry([Half])

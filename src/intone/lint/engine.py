@@ -14,7 +14,7 @@ from intone.config import Settings
 from intone.errors import ConfigError
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
-from intone.lint.fix import rewritable
+from intone.lint.edit import rewritable
 from intone.lint.registry import (
     CrossRule,
     DatasetRule,

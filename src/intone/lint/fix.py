@@ -1,48 +1,36 @@
-"""`intone lint --fix`: safe fixes only, written atomically. Unparseable lines stay byte-identical."""
+"""`intone lint --fix`: the safe fixes of the selected fixable rules, written atomically.
+
+Each fixable rule owns its fix (`Rule.fix`); this module only walks the file, hands each line
+to those rules in code order, and writes the result. Unparseable lines stay byte-identical
+(each rule's fix checks `LineEdit.rewritable`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
-from intone.lint.rules.structure import Whitespace
-from intone.schemas.jsonl import Line, dump_record, line_bytes, read_jsonl_path, write_jsonl_atomic
+from intone.lint.edit import LineEdit, rewritable
+from intone.lint.rules import RULES
+from intone.schemas.jsonl import read_jsonl_path, write_jsonl_atomic
 
-_UNREADABLE = frozenset({"invalid-json", "invalid-utf8"})
-
-
-def rewritable(line: Line) -> bool:
-    """Whether --fix may rewrite this line (its terminator, its record): blank lines and lines it
-    could read. The engine asks the same question before it calls a CRLF finding fixable."""
-    if line.blank:
-        return True
-    return line.data is not None and not any(p.name in _UNREADABLE for p in line.problems)
+__all__ = ["fix_file", "rewritable"]
 
 
 def fix_file(path: str | Path, enabled: set[str]) -> Counter[str]:
     """Apply the safe fixes of the enabled rules; return how many fixes each rule made."""
+    rules = [rule() for rule in RULES if rule.fixable and rule.name in enabled]
     fixed: Counter[str] = Counter()
     out: list[bytes] = []
     for line in read_jsonl_path(path):
-        if line.bom and "byte-order-mark" in enabled:
-            fixed["byte-order-mark"] += 1
-            line.bom = False
-        if line.blank and "blank-line" in enabled:
-            fixed["blank-line"] += 1
-            continue
-        if not rewritable(line):
-            out.append(line_bytes(line))  # never touch what we cannot read
-            continue
-        body, ending = line.raw, line.ending
-        if ending == b"\r\n" and "crlf-line-ending" in enabled:
-            fixed["crlf-line-ending"] += 1
-            # A \r before the CRLF is JSON whitespace; left there, it would make a new CRLF.
-            body, ending = body.rstrip(b"\r"), b"\n"
-        if line.record is not None and "whitespace" in enabled and isinstance(line.data, dict):
-            if Whitespace.fix_data(line.data):
-                fixed["whitespace"] += 1
-                body = dump_record(line.data)
-        out.append((b"\xef\xbb\xbf" if line.bom else b"") + body + ending)
+        edit = LineEdit.of(line)
+        for rule in rules:
+            if rule.fix(edit):
+                fixed[rule.name] += 1
+            if edit.drop:
+                break
+        if not edit.drop:
+            out.append(edit.encoded())
     if fixed:
         write_jsonl_atomic(path, out)
     return fixed

@@ -14,6 +14,7 @@ from intone.schemas.jsonl import Problem
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
+    from intone.lint.edit import LineEdit
     from intone.lint.stats import DatasetProfile
     from intone.schemas.jsonl import Line, ReadProblem
 
@@ -82,6 +83,10 @@ class Rule:
         values = {opt.name: opt.default for opt in self.options}
         values.update(settings or {})
         self.opt: dict[str, Any] = values
+
+    def fix(self, edit: LineEdit) -> bool:
+        """A fixable rule's safe fix of one line (`--fix`); True when it changed `edit`."""
+        raise NotImplementedError(f"{self.name} is marked fixable but has no fix")
 
     @classmethod
     def doc(cls) -> str:
@@ -187,6 +192,8 @@ class Registry:
             self._by_code[key] = rule
         if rule.name in self._by_name:
             raise RuleError(f"duplicate rule name {rule.name}")
+        if rule.fixable and rule.fix is Rule.fix:
+            raise RuleError(f"{rule.name} is marked fixable but has no fix()")
         if issubclass(rule, LineRule):
             problem = getattr(rule, "problem", None)
             if not isinstance(problem, Problem):

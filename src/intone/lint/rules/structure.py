@@ -16,6 +16,7 @@ from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
+    from intone.lint.edit import LineEdit
     from intone.schemas.jsonl import Line
 
 
@@ -122,6 +123,12 @@ class BlankLine(LineRule):
     fix_hint = "Delete the line (`intone lint --fix` does it)."
     fixable = True
 
+    def fix(self, edit: LineEdit) -> bool:
+        if not edit.line.blank:
+            return False
+        edit.drop = True
+        return True
+
 
 class ByteOrderMark(LineRule):
     """
@@ -146,6 +153,12 @@ class ByteOrderMark(LineRule):
     summary = "File starts with a UTF-8 byte-order mark"
     fix_hint = "Save as UTF-8 without BOM (`intone lint --fix` removes it)."
     fixable = True
+
+    def fix(self, edit: LineEdit) -> bool:
+        if not edit.bom:
+            return False
+        edit.bom = False
+        return True
 
 
 class CrlfLineEnding(LineRule):
@@ -173,6 +186,13 @@ class CrlfLineEnding(LineRule):
     summary = "Lines end with CRLF instead of LF"
     fix_hint = "Convert the file to LF line endings (`intone lint --fix` does it)."
     fixable = True
+
+    def fix(self, edit: LineEdit) -> bool:
+        if edit.ending != b"\r\n" or not edit.rewritable:
+            return False
+        # A \r before the CRLF is JSON whitespace; left there, it would make a new CRLF.
+        edit.body, edit.ending = edit.body.rstrip(b"\r"), b"\n"
+        return True
 
     def not_fixable(self, found: Diagnostic, lines: list[int]) -> Diagnostic:
         """The finding when --fix cannot convert every CRLF line: it leaves `lines` (not valid
@@ -551,6 +571,14 @@ class Whitespace(RecordRule):
                     f"messages[{i}].content: {' and '.join(problems)}",
                     column=locate_field(line.raw, ("messages", i, "content")),
                 )
+
+    def fix(self, edit: LineEdit) -> bool:
+        if edit.line.record is None or not edit.rewritable or not isinstance(edit.data, dict):
+            return False
+        if not self.fix_data(edit.data):
+            return False
+        edit.data_changed = True
+        return True
 
     @staticmethod
     def fix_data(data: dict[str, Any]) -> bool:

@@ -37,6 +37,8 @@ def _opener_file(tmp_path: Path) -> Path:
         rec(f"Question {i}?", f"{ESC_TITLE}Ahoy{ESC_CLEAR} matey, the answer is {i} barrels of {w}.")
         for i, w in enumerate(["rum", "tea", "salt", "fish", "rope"] * 5)
     ]
+    # A marker phrase in config is echoed as written: catchphrase-imbalance and `stats` quote it.
+    (tmp_path / "intone.toml").write_text('[persona]\nmarkers = {"\\u001b]0;pwned\\u0007ahoy" = [0, 0.1]}\n')
     return write_jsonl(tmp_path / "esc.jsonl", rows)
 
 
@@ -46,13 +48,14 @@ def test_repeated_opener_text_output_shows_escapes(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "IN420" in done.stdout
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
-    assert "\\x1b]0;pwned\\x07ahoy\\x1b[2j" in done.stdout  # opener words are lower-cased
+    # Control characters separate words (intone.lint.text), so the quoted opener is its words.
+    assert "'0 pwned ahoy'" in done.stdout
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_machine_formats_keep_the_true_string(tmp_path: Path, fmt: str) -> None:
     _opener_file(tmp_path)
-    args = ("--no-cache", "--select", "repeated-opener", "--format", fmt, "esc.jsonl")
+    args = ("--no-cache", "--select", "catchphrase-imbalance", "--format", fmt, "esc.jsonl")
     done = intone("lint", *args, cwd=tmp_path)
     assert "\x1b" not in done.stdout  # JSON escaping makes it inert ...
     payload = json.loads(done.stdout)
@@ -66,7 +69,7 @@ def test_machine_formats_keep_the_true_string(tmp_path: Path, fmt: str) -> None:
 
 def test_github_annotations_show_escapes(tmp_path: Path) -> None:
     _opener_file(tmp_path)
-    args = ("--no-cache", "--select", "repeated-opener", "--format", "github", "esc.jsonl")
+    args = ("--no-cache", "--select", "catchphrase-imbalance", "--format", "github", "esc.jsonl")
     done = intone("lint", *args, cwd=tmp_path)
     assert done.stdout.startswith("::warning ")
     assert "\x1b" not in done.stdout and "\\x1b]0;pwned\\x07ahoy" in done.stdout
@@ -84,12 +87,12 @@ def test_stats_tables_show_escapes(tmp_path: Path) -> None:
     _opener_file(tmp_path)
     done = intone("stats", "esc.jsonl", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Top openers" in done.stdout
+    assert "Markers" in done.stdout
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "\\x1b]0;pwned\\x07ahoy" in done.stdout
     # --format json keeps the true string
     data = json.loads(intone("stats", "--format", "json", "esc.jsonl", cwd=tmp_path).stdout)
-    assert data["openers"][0]["phrase"].startswith("\x1b]0;pwned\x07ahoy")
+    assert data["markers"][0]["phrase"] == "\x1b]0;pwned\x07ahoy"
 
 
 def test_stats_tag_with_escapes(tmp_path: Path) -> None:

@@ -399,7 +399,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def _reply_note(reply, opts) -> str:
     """The line under each reply (stderr): its length and whether it ended by itself."""
-    from intone.lint.stats import word_count
+    from intone.lint.text import word_count
 
     how = "stopped at end of turn" if reply.stopped else f"cut at --max-new-tokens {opts.max_new_tokens}"
     return f"({word_count(reply.text)} words, {reply.tokens} tokens, {how})"

@@ -13,31 +13,16 @@ not part of a word, so "Hello, world!" and "hello world" have the same shingles)
 
 from __future__ import annotations
 
-import string
 from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from itertools import count
 
 import numpy as np
 
-# Punctuation separates words; apostrophes are dropped so "don't" and "dont" agree.
-_PUNCT = (
-    "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
-)
-# Every other whitespace and control character becomes a plain space, so after translation
-# "a word" is exactly a run of bytes above 0x20 (what the batch path scans for).
-_SPACES = (
-    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x85"
-    + "".join(map(chr, range(32)))
-)
-_WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None})
+from intone.lint.text import WORD_TABLE, words
+
 # The batch path keeps NUL, its separator between texts (texts' own NULs are replaced first).
-_BATCH_TABLE = {**_WORD_TABLE, 0: 0}
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words of `text`: punctuation splits words, apostrophes are dropped."""
-    return text.lower().translate(_WORD_TABLE).split()
+_BATCH_TABLE = {**WORD_TABLE, 0: 0}
 
 
 def shingles(text: str, k: int = 3) -> set[str]:

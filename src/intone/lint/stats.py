@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from intone.lint.text import edge_words, word_count
+
 if TYPE_CHECKING:
     from intone.lint.style import AnswerStyle
     from intone.lint.tokens import TokenCounter
@@ -17,7 +19,6 @@ STYLE_SAMPLE = 2000
 """Answers given stylometric features (evenly spaced when there are more)."""
 EDGE_SAMPLE = 5_000
 """Answers whose first and last words are counted (evenly spaced when there are more)."""
-_EDGE_STRIP = ".,!?;:\"'()[]{}*_-—–…“”‘’`~"
 
 
 def evenly_spaced(n: int, limit: int) -> list[int]:
@@ -27,13 +28,6 @@ def evenly_spaced(n: int, limit: int) -> list[int]:
     return [(i * n) // limit for i in range(limit)]
 
 
-def edge_words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """First and last (up to) three words, lower-cased, punctuation stripped from their edges."""
-    first = tuple(w for w in (t.strip(_EDGE_STRIP).lower() for t in text.split(None, 3)[:3]) if w)
-    last = tuple(w for w in (t.strip(_EDGE_STRIP).lower() for t in text.rsplit(None, 3)[-3:]) if w)
-    return first, last
-
-
 def normalize_ws(text: str) -> str:
     """Collapse runs of whitespace and strip: the normal form for exact-duplicate checks."""
     return " ".join(text.split())
@@ -41,10 +35,6 @@ def normalize_ws(text: str) -> str:
 
 def normalize_prompt(text: str) -> str:
     return normalize_ws(text).casefold()
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 @dataclass(slots=True)

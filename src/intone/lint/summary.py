@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from intone.lint.text import histogram
+
 TOP = 8
 
 
@@ -50,19 +52,6 @@ def shown(value: Any, missing: str = "n/a") -> str:
 def _num(x: float) -> int | float:
     """An int when whole, else one decimal: keeps the JSON and the text tidy."""
     return int(x) if float(x).is_integer() else round(x, 1)
-
-
-def histogram(values: list[int], bins: int = 12) -> list[dict[str, int]]:
-    """Equal-width bins: [{"lo", "hi", "count"}], hi inclusive."""
-    if not values:
-        return []
-    lo, hi = min(values), max(values)
-    step = max(1, math.ceil((hi - lo + 1) / bins))
-    counts = Counter((v - lo) // step for v in values)
-    return [
-        {"lo": lo + b * step, "hi": lo + (b + 1) * step - 1, "count": counts.get(b, 0)}
-        for b in range(math.ceil((hi - lo + 1) / step))
-    ]
 
 
 def _edge_table(edges: list[tuple[str, ...]], total: int, *, end: bool = False) -> list[dict[str, Any]]:
@@ -119,7 +108,7 @@ def collect(path: Path, settings, counter=None) -> dict[str, Any]:
     ctx = LintContext(path=str(path), settings=settings, counter=counter)
     markers = []
     configured = settings.persona.get("markers") if isinstance(settings.persona, dict) else None
-    from intone.lint.similarity import words as split_words
+    from intone.lint.text import words as split_words
 
     normalised = [" " + " ".join(split_words(a)) + " " for _l, a in answers]
     if isinstance(configured, dict):

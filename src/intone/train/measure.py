@@ -1,14 +1,14 @@
 """What a reply looks like to a reader, in numbers: did it stop, how long, does it loop.
 
 Shared by `bench/voice_check.py` and the probe. Words are counted as the linter counts them
-(`intone.lint.stats.word_count`), so a generated length compares with the training band.
+(`intone.lint.text.word_count`), so a generated length compares with the training band.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intone.lint.stats import word_count
+from intone.lint.text import word_count
 
 
 def repeated_ngram_share(text: str, n: int = 4) -> float:

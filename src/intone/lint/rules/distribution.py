@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
 from intone.lint.stats import evenly_spaced
+from intone.lint.text import histogram_lines, mean_sd, quantile
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
@@ -17,37 +18,6 @@ if TYPE_CHECKING:
     from intone.lint.stats import DatasetProfile
 
 
-def mean_sd(values: list[int] | list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
-    return mean, math.sqrt(var)
-
-
-def quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    pos = q * (len(sorted_values) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def histogram_lines(values: list[int], bins: int = 8, width: int = 30) -> list[str]:
-    """A small text histogram: one line per bin, `lo–hi words │████ count`."""
-    lo, hi = min(values), max(values)
-    if lo == hi:
-        return [f"{lo:>4} words │{'█' * width} {len(values)}"]
-    step = max(1, math.ceil((hi - lo + 1) / bins))
-    counts = Counter((v - lo) // step for v in values)
-    top = max(counts.values())
-    lines = []
-    for b in range(math.ceil((hi - lo + 1) / step)):
-        a = lo + b * step
-        c = counts.get(b, 0)
-        bar = "█" * max(1 if c else 0, round(width * c / top))
-        lines.append(f"{a:>4}–{a + step - 1:<4} words │{bar} {c}")
-    return lines
 
 
 class LengthUniformity(DatasetRule):
@@ -236,7 +206,7 @@ class LowDiversity(DatasetRule):
     SAMPLE = 2000
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        from intone.lint.similarity import words as split_words
+        from intone.lint.text import words as split_words
 
         answers = profile.answers()
         stream: list[str] = []

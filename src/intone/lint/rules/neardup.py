@@ -117,7 +117,8 @@ class EvalLeakage(CrossRule):
     def check_cross(
         self, train: DatasetProfile, evaluation: DatasetProfile, ctx: LintContext
     ) -> Iterator[Diagnostic]:
-        from intone.lint.similarity import near_duplicate_pairs, words
+        from intone.lint.similarity import near_duplicate_pairs
+        from intone.lint.text import words
 
         train_texts, train_lines = _prompt_texts(train)
         eval_texts, eval_lines = _prompt_texts(evaluation)

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 # Openers/closers made only of these say nothing about a voice ("I ...", "... you.").
 EDGE_STOPWORDS = frozenset(
-    [
+    w.replace("'", "")  # words carry no apostrophes (intone.lint.text)
+    for w in [
         "i",
         "i'm",
         "i've",
@@ -82,7 +83,8 @@ EDGE_STOPWORDS = frozenset(
 )
 # Catchphrase n-grams made only of these are ordinary grammar ("one of the", "i don't know").
 NGRAM_STOPWORDS = EDGE_STOPWORDS | frozenset(
-    [
+    w.replace("'", "")
+    for w in [
         "do",
         "don't",
         "did",
@@ -549,7 +551,7 @@ class CatchphraseImbalance(DatasetRule):
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         from intone.errors import ConfigError
-        from intone.lint.similarity import words as split_words
+        from intone.lint.text import words as split_words
 
         answers = profile.answers()
         if len(answers) < self.opt["min-answers"]:

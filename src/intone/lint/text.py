@@ -1,0 +1,94 @@
+"""The one definition of words, edge words, quantiles and histograms, used by every rule, by
+`intone stats`, by the editor and by the trainer's reply measures.
+
+A word is a run of characters between whitespace and punctuation, lower-cased, with apostrophes
+dropped ("Don't!" is the word "dont"). So "Hello, world!" and "hello world" have the same words,
+and a reply's word count in `intone sample` is the count the length rules use. (Stylometric
+features in `style.py` tokenize for themselves: contractions are one of them.)
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+# Punctuation separates words; apostrophes are dropped so "don't" and "dont" agree.
+_PUNCT = (
+    "".join(c for c in string.punctuation if c not in "'_") + "\u2013\u2014\u2026\u201c\u201d\u00ab\u00bb"
+)
+# Every other whitespace and control character becomes a plain space, so after translation
+# "a word" is exactly a run of characters above 0x20 (what a batch scan can rely on).
+_SPACES = (
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x85"
+    + "".join(map(chr, range(32)))
+)
+WORD_TABLE = str.maketrans({**{c: " " for c in _PUNCT + _SPACES}, "'": None, "\u2019": None, "\u2018": None})
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text`: punctuation and whitespace split words, apostrophes are dropped."""
+    return text.lower().translate(WORD_TABLE).split()
+
+
+def word_count(text: str) -> int:
+    """Words in `text`, as every length figure counts them."""
+    return len(words(text))
+
+
+def edge_words(text: str, n: int = 3) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The first and the last (up to) `n` words."""
+    ws = words(text)
+    return tuple(ws[:n]), tuple(ws[-n:])
+
+
+def phrase_key(text: str) -> str:
+    """A text as a space-padded run of its words, so `phrase_key(p) in phrase_key(t)` asks
+    whether phrase p occurs in t on word boundaries, case and punctuation ignored."""
+    return " " + " ".join(words(text)) + " "
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0.0 for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return mean, math.sqrt(var)
+
+
+def quantile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) with linear interpolation (numpy's default); 0.0 when empty."""
+    if not len(sorted_values):
+        return 0.0
+    return float(np.quantile(np.asarray(sorted_values, dtype=float), q))
+
+
+def histogram(values: Sequence[int], bins: int = 12) -> list[dict[str, int]]:
+    """Equal-width integer bins: [{"lo", "hi", "count"}], hi inclusive; [] when empty."""
+    if not len(values):
+        return []
+    lo, hi = min(values), max(values)
+    step = max(1, math.ceil((hi - lo + 1) / bins))
+    counts = Counter((v - lo) // step for v in values)
+    return [
+        {"lo": lo + b * step, "hi": lo + (b + 1) * step - 1, "count": counts.get(b, 0)}
+        for b in range(math.ceil((hi - lo + 1) / step))
+    ]
+
+
+def histogram_lines(values: Sequence[int], bins: int = 8, width: int = 30, unit: str = "words") -> list[str]:
+    """`histogram` drawn as text: one line per bin, `lo–hi words │████ count`."""
+    found = histogram(values, bins)
+    if not found:
+        return []
+    if len(found) == 1 and found[0]["lo"] == found[0]["hi"]:
+        return [f"{found[0]['lo']:>4} {unit} │{'█' * width} {found[0]['count']}"]
+    top = max(b["count"] for b in found)
+    return [
+        f"{b['lo']:>4}–{b['hi']:<4} {unit} │{'█' * max(1 if b['count'] else 0, round(width * b['count'] / top))} "
+        f"{b['count']}"
+        for b in found
+    ]

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from intone.lint.summary import TOP, collect, shown
+from intone.lint.summary import TOP, collect, phrase_share, shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -147,8 +147,8 @@ def render_text(data: dict[str, Any]) -> None:
         console.print("[bold]Markers[/bold]: none declared (\\[tool.intone.persona] markers)")
     if data["frequent_phrases"]:
         console.print("[bold]Phrases in over 10% of answers[/bold]")
-        for message in data["frequent_phrases"][:TOP]:
-            console.print(f"  {escape(message)}")
+        for found in data["frequent_phrases"][:TOP]:
+            console.print(f"  {escape(phrase_share(found))}")
     console.print()
     console.print(f"[bold]Style outliers[/bold]: {len(data['style_outliers'])}")
     for row in data["style_outliers"][:20]:

@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from intone.lint.summary import shown
+from intone.lint.summary import phrase_share, shown
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222;padding:0 1em}
@@ -156,7 +156,7 @@ def render_html(data: dict[str, Any]) -> str:
         )
     if data["frequent_phrases"]:
         parts.append("<p>Phrases in over 10% of answers:</p><ul>")
-        parts.extend(f"<li>{html.escape(m)}</li>" for m in data["frequent_phrases"])
+        parts.extend(f"<li>{html.escape(phrase_share(m))}</li>" for m in data["frequent_phrases"])
         parts.append("</ul>")
     parts.append(f"<h2>Style outliers ({len(data['style_outliers'])})</h2>")
     if data["style_outliers"]:

@@ -14,6 +14,8 @@ from typing import Any
 from intone.lint.text import histogram
 
 TOP = 8
+FREQUENT_SHARE = 0.1
+"""`intone stats` lists phrases in more than this share of the answers (the rule flags 0.25)."""
 
 
 def _summary(values: list[int]) -> dict[str, Any]:
@@ -42,6 +44,14 @@ def _summary(values: list[int]) -> dict[str, Any]:
         "max": s[-1],
         "cv": round(sd / mean, 3) if mean else None,
     }
+
+
+def phrase_share(found: dict[str, Any]) -> str:
+    """One frequent phrase for a person: "'phrase' is in 12 of 40 answers (30.0%); lines 3, 9, ..."."""
+    lines = found["lines"]
+    shown_lines = ", ".join(map(str, lines[:8])) + (", …" if len(lines) > 8 else "")
+    return f"'{found['phrase']}' is in {found['answers']} of {found['judged']} answers ({100 * found['share']:.1f}%); " \
+        f"lines {shown_lines}"
 
 
 def shown(value: Any, missing: str = "n/a") -> str:
@@ -106,29 +116,14 @@ def collect(path: Path, settings, counter=None) -> dict[str, Any]:
     total = len(edges)
 
     ctx = LintContext(path=str(path), settings=settings, counter=counter)
-    markers = []
-    configured = settings.persona.get("markers") if isinstance(settings.persona, dict) else None
-    from intone.lint.text import words as split_words
-
-    normalised = [" " + " ".join(split_words(a)) + " " for _l, a in answers]
-    if isinstance(configured, dict):
-        for phrase, target in configured.items():
-            needle = " " + " ".join(split_words(phrase)) + " "
-            hits = sum(1 for t in normalised if needle in t)
-            markers.append(
-                {
-                    "phrase": phrase,
-                    "answers": hits,
-                    "share": round(hits / total, 3) if total else 0.0,
-                    "target": list(target) if isinstance(target, list) else None,
-                }
-            )
-    frequent = []
-    if total:
-        rule = CatchphraseImbalance({"max-share": 0.1, "min-answers": 1})
-        no_markers = LintContext(path=str(path), settings=_without_markers(settings), counter=counter)
-        for d in rule.check_dataset(profile, no_markers):
-            frequent.append(d.message)
+    markers = [
+        {"phrase": m.phrase, "answers": m.answers, "share": round(m.share, 3), "target": list(m.target)}
+        for m in CatchphraseImbalance().marker_shares(profile, settings.persona.get("markers") or {})
+    ]
+    frequent = [
+        {"phrase": f.phrase, "answers": f.answers, "judged": f.judged, "share": round(f.share, 3), "lines": f.lines}
+        for f in CatchphraseImbalance({"max-share": FREQUENT_SHARE}).frequent_phrases(profile)
+    ] if total else []
     outliers = []
     drift = None
     style_rule = StyleDrift()
@@ -169,14 +164,3 @@ def collect(path: Path, settings, counter=None) -> dict[str, Any]:
         "style_outliers": outliers,
         "style_drift": drift,
     }
-
-
-def _without_markers(settings):
-    import copy
-
-    clone = copy.copy(settings)
-    clone.persona = {k: v for k, v in settings.persona.items() if k != "markers"}
-    return clone
-
-
-# ---------------------------------------------------------------------------- text

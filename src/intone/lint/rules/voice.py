@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
 from intone.lint.stats import evenly_spaced
+from intone.lint.text import phrase_key
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
@@ -503,6 +505,24 @@ class RepeatedCloser(_RepeatedEdge):
 # ---------------------------------------------------------------------------- catchphrases
 
 
+@dataclass(frozen=True)
+class MarkerShare:
+    """How often one declared marker phrase occurs in the answers."""
+
+    phrase: str
+    target: tuple[float, float]
+    answers: int
+    """Answers (of those judged) that contain it."""
+    judged: int
+    """Answers looked at: all of them, or an evenly spaced sample."""
+    total: int
+    lines: list[int]
+
+    @property
+    def share(self) -> float:
+        return self.answers / self.judged if self.judged else 0.0
+
+
 class CatchphraseImbalance(DatasetRule):
     """
     ## What it does
@@ -549,33 +569,42 @@ class CatchphraseImbalance(DatasetRule):
     SAMPLE = 2000
     MAX_N = 6
 
-    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+    def marker_shares(self, profile: DatasetProfile, markers: dict[str, list[float]]) -> list[MarkerShare]:
+        """Each declared marker's share of the answers (an evenly spaced sample of at most
+        SAMPLE): what this rule judges, and what `intone stats` shows."""
         from intone.errors import ConfigError
-        from intone.lint.text import words as split_words
 
+        answers = profile.answers()
+        positions = evenly_spaced(len(answers), self.SAMPLE)
+        texts = [phrase_key(answers[i][1]) for i in positions]
+        shares = []
+        for phrase, target in markers.items():
+            needle = phrase_key(phrase)
+            if not needle.strip():
+                raise ConfigError(f"[tool.intone.persona] markers: {phrase!r} has no words to count; write the phrase")
+            hits = [positions[k] for k, t in enumerate(texts) if needle in t]
+            lines = sorted({answers[i][0] for i in hits})
+            shares.append(MarkerShare(phrase, (target[0], target[1]), len(hits), len(texts), len(answers), lines))
+        return shares
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         answers = profile.answers()
         if len(answers) < self.opt["min-answers"]:
             return
         positions = evenly_spaced(len(answers), self.SAMPLE)
         sample_note = "" if len(positions) == len(answers) else f" (sample of {len(positions)})"
-        texts = [" " + " ".join(split_words(answers[i][1])) + " " for i in positions]
         markers = ctx.settings.persona.get("markers")
         if markers:  # checked when the settings were read (intone.config.check_persona)
-            for phrase, target in markers.items():
-                if not split_words(phrase):
-                    raise ConfigError(f"[tool.intone.persona] markers: {phrase!r} has no words to count; write the phrase")
-                needle = " " + " ".join(split_words(phrase)) + " "
-                hits = [positions[k] for k, t in enumerate(texts) if needle in t]
-                share = len(hits) / len(texts)
-                lo, hi = target
+            for found in self.marker_shares(profile, markers):
+                phrase, share, lines = found.phrase, found.share, found.lines
+                lo, hi = found.target
                 if lo <= share <= hi:
                     continue
-                lines = sorted({answers[i][0] for i in hits})
                 where = f"; lines {_short(lines)}" if lines else ""
                 yield self.diagnostic(
                     ctx.path,
                     None,
-                    f"marker '{phrase}' is in {len(hits)} of {len(texts)} answers{sample_note} "
+                    f"marker '{phrase}' is in {found.answers} of {found.judged} answers{sample_note} "
                     f"({100 * share:.1f}%), target {_pct(lo)}–{_pct(hi)}{where}",
                     fix=(
                         f"Work '{phrase}' into more answers where it fits."
@@ -585,10 +614,29 @@ class CatchphraseImbalance(DatasetRule):
                     related=lines[:50],
                 )
             return
-        yield from self._frequent_ngrams(profile, ctx, positions, texts, sample_note)
+        for found in self.frequent_phrases(profile):
+            phrase = found.phrase
+            yield self.diagnostic(
+                ctx.path,
+                None,
+                f"'{phrase}' is in {found.answers} of {found.judged} answers{sample_note} "
+                f"({_pct(found.share)}, flag > {_pct(self.opt['max-share'])}); "
+                f"lines {_short(found.lines)}",
+                fix=(
+                    f"Cut '{phrase}' from most answers, or declare it as a marker with its target "
+                    "share in [tool.intone.persona] markers."
+                ),
+                related=found.lines[:50],
+            )
 
-    def _frequent_ngrams(self, profile, ctx, positions, texts, sample_note) -> Iterator[Diagnostic]:
+    def frequent_phrases(self, profile: DatasetProfile) -> list[MarkerShare]:
+        """Maximal word n-grams (min-n to MAX_N words, not only function words) in more than
+        max-share of the answers, most frequent first, openers and closers left out: what this
+        rule reports without markers, and what `intone stats` lists."""
         answers = profile.answers()
+        positions = evenly_spaced(len(answers), self.SAMPLE)
+        texts = [phrase_key(answers[i][1]) for i in positions]
+        found: list[MarkerShare] = []
         limit = max(self.opt["max-share"] * len(texts), 2)  # and in at least 3 answers
         min_n = max(1, self.opt["min-n"])
         doc_freq: Counter[tuple[str, ...]] = Counter()
@@ -614,7 +662,7 @@ class CatchphraseImbalance(DatasetRule):
             doc_freq.update({g: grams[g] for g in frequent})
         over = [g for g, c in doc_freq.items() if c > limit and not all(w in NGRAM_STOPWORDS for w in g)]
         if not over:
-            return
+            return found
         # Only maximal phrases: drop an n-gram inside a longer reported one with nearly its count.
         over.sort(key=lambda g: (-len(g), -doc_freq[g]))
         kept: list[tuple[str, ...]] = []
@@ -632,16 +680,6 @@ class CatchphraseImbalance(DatasetRule):
                 continue  # an opener or closer: repeated-opener/closer report it
             hits = [positions[k] for k, t in enumerate(texts) if needle in t]
             lines = sorted({answers[i][0] for i in hits})
-            phrase = " ".join(g)
-            yield self.diagnostic(
-                ctx.path,
-                None,
-                f"'{phrase}' is in {len(hits)} of {len(texts)} answers{sample_note} "
-                f"({_pct(len(hits) / len(texts))}, flag > {_pct(self.opt['max-share'])}); "
-                f"lines {_short(lines)}",
-                fix=(
-                    f"Cut '{phrase}' from most answers, or declare it as a marker with its target "
-                    "share in [tool.intone.persona] markers."
-                ),
-                related=lines[:50],
-            )
+            found.append(MarkerShare(" ".join(g), (0.0, self.opt["max-share"]), len(hits), len(texts), len(answers),
+                                     lines))
+        return found

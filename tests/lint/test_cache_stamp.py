@@ -15,7 +15,7 @@ def test_code_change_misses_the_cache(tmp_path: Path, monkeypatch: pytest.Monkey
     report = FileReport("x.jsonl", [], n_lines=3, n_records=3)
     Cache(tmp_path, {"a": 1}).put("digest", report)
     assert Cache(tmp_path, {"a": 1}).get("x.jsonl", "digest") is not None
-    monkeypatch.setattr(cache_module, "_code_stamp", lambda: [("lint/rules/voice.py", 1, 2)])
+    monkeypatch.setattr(cache_module, "_code_stamp", lambda: [("lint/rules/style_drift.py", 1, 2)])
     assert Cache(tmp_path, {"a": 1}).get("x.jsonl", "digest") is None
 
 

@@ -92,3 +92,14 @@ def histogram_lines(values: Sequence[int], bins: int = 8, width: int = 30, unit:
         f"{b['count']}"
         for b in found
     ]
+
+
+def line_list(lines: Sequence[int], limit: int = 8) -> str:
+    """Line numbers for a message: "3, 9, 12, …" (at most `limit`)."""
+    shown = ", ".join(map(str, lines[:limit]))
+    return shown + (", …" if len(lines) > limit else "")
+
+
+def percent(x: float) -> str:
+    """A share as a whole percentage: 0.153 -> "15%"."""
+    return f"{100 * x:.0f}%"

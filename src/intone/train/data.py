@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intone.lint.diagnostic import Diagnostic
-from intone.lint.rules.tokens import TruncatedAssistantTurn
+from intone.lint.rules.too_long import TruncatedAssistantTurn
 from intone.train.template import IGNORE, ChatTemplate, Messages, TextTokenizer, encode_conversations
 
 GROUP_FACTOR = 16  # length-sort within windows of batch_size * GROUP_FACTOR examples

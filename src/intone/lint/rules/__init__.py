@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from intone.lint.registry import Registry
+from intone.lint.rules.catchphrase import CatchphraseImbalance
 from intone.lint.rules.distribution import LengthOutlier, LengthUniformity, LowDiversity
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
-from intone.lint.rules.neardup import EvalLeakage, NearDuplicate
+from intone.lint.rules.edges import RepeatedCloser, RepeatedOpener
+from intone.lint.rules.leakage import EvalLeakage
+from intone.lint.rules.neardup import NearDuplicate
 from intone.lint.rules.structure import (
     BlankLine,
     ByteOrderMark,
@@ -23,13 +26,8 @@ from intone.lint.rules.structure import (
     UnreadableFile,
     Whitespace,
 )
-from intone.lint.rules.tokens import TooLong, TruncatedAssistantTurn
-from intone.lint.rules.voice import (
-    CatchphraseImbalance,
-    RepeatedCloser,
-    RepeatedOpener,
-    StyleDrift,
-)
+from intone.lint.rules.style_drift import StyleDrift
+from intone.lint.rules.too_long import TooLong, TruncatedAssistantTurn
 
 RULES = Registry(
     [

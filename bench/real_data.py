@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from intone.config import Settings  # noqa: E402
-from intone.lint.diagnostic import Diagnostic  # noqa: E402
-from intone.lint.engine import Linter, LintResult  # noqa: E402
+from intone.config import Settings
+from intone.lint.diagnostic import Diagnostic
+from intone.lint.engine import Linter, LintResult
 
 VOICE_RULES = (
     "style-drift",

@@ -86,13 +86,13 @@ def test_panel_says_what_is_not_checked_yet(sample: Path) -> None:
     row = dataset.rows[3]  # trailing whitespace in its answer
     view = live.panel(row, 3, dataset.rows)
     assert not view.checked and not view.file_checked
-    assert "checking…" in LintPanel._diagnostics(view)
+    assert "checking…" in LintPanel._diagnostics(view).plain
     live.update_row(row, 3)  # its own rules, before the whole file's
     view = live.panel(row, 3, dataset.rows)
     assert view.checked and not view.file_checked
-    text = LintPanel._diagnostics(view)
+    text = LintPanel._diagnostics(view).plain
     assert "whitespace" in text and "whole-file checks" in text and "checking…" not in text
     live.adopt(live.full_lint(dataset.rows, with_near=False), dataset.rows)
     clean = live.panel(dataset.rows[0], 0, dataset.rows)
     assert clean.checked and clean.file_checked
-    assert LintPanel._diagnostics(clean).endswith("✔ no problems[/]")
+    assert LintPanel._diagnostics(clean).plain.endswith("✔ no problems")

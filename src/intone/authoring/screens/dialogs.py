@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from intone.authoring.widgets.plain import lines, plain
 
 
 class Choice(ModalScreen[str]):
@@ -25,11 +27,13 @@ class Choice(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"[b]{escape(self.title_text)}[/b]", classes="dialog-title")
-            yield Static(escape(self.body), classes="dialog-body")
+            yield Static(plain(self.title_text, "bold"), classes="dialog-title")
+            yield Static(plain(self.body), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 for i, (key, label) in enumerate(self.choices):
-                    yield Button(label, id=f"choice-{key}", variant="primary" if i == 0 else "default")
+                    yield Button(
+                        Content(label), id=f"choice-{key}", variant="primary" if i == 0 else "default"
+                    )
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
@@ -52,22 +56,33 @@ class Help(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        width = max((len(k) for k, _d, _t in self.rows), default=4)
-        lines = ["[b]intone author: keys[/b]", ""]
-        for key, description, tooltip in self.rows:
-            lines.append(
-                f"[b cyan]{escape(key):<{width}}[/]  {escape(description):<18} [dim]{escape(tooltip)}[/]"
-            )
-        lines += [
-            "",
-            "Each example is one line of the JSONL file. Edits are journaled beside the file",
-            "within a second and offered back after a crash. Remap keys under",
-            '[tool.intone.author] keymap = {"save" = "ctrl+w"} (binding ids as above).',
-            "",
-            "[dim]escape closes this help[/]",
-        ]
         with Vertical(classes="dialog help"):
-            yield Static("\n".join(lines))
+            yield Static(help_text(self.rows))
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def help_text(rows: list[tuple[str, str, str]]) -> Content:
+    """The keys table; keys come from the user's keymap, so nothing here is read as markup."""
+    width = max((len(k) for k, _d, _t in rows), default=4)
+    parts = [Content.styled("intone author: keys", "bold"), Content()]
+    for key, description, tooltip in rows:
+        parts.append(
+            Content.assemble(
+                plain(f"{key:<{width}}", "bold cyan"),
+                "  ",
+                plain(f"{description:<18}"),
+                " ",
+                plain(tooltip, "dim"),
+            )
+        )
+    parts += [
+        Content(),
+        Content("Each example is one line of the JSONL file. Edits are journaled beside the file"),
+        Content("within a second and offered back after a crash. Remap keys under"),
+        Content('[tool.intone.author] keymap = {"save" = "ctrl+w"} (binding ids as above).'),
+        Content(),
+        Content.styled("escape closes this help", "dim"),
+    ]
+    return lines(parts)

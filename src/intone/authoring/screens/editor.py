@@ -496,7 +496,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
             return None
         row = self.dataset.rows[self.current]
         if row.broken:
-            self.notify(str(ReadOnlyRow(row)), severity="warning")
+            self.notify(str(ReadOnlyRow(row)), severity="warning", markup=False)
             return None
         return row
 

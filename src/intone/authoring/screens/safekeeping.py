@@ -50,7 +50,7 @@ class Safekeeping:
         self._saving = False
         if event.error:
             self.note = "save failed; your edits are still in the journal"
-            self.notify(f"Could not save: {event.error}", severity="error", timeout=10)
+            self.notify(f"Could not save: {event.error}", severity="error", timeout=10, markup=False)
             self._quit_after_save = False
             self.update_status()
             return
@@ -89,7 +89,9 @@ class Safekeeping:
             try:
                 journal.write_journal(self.path, base, entries)
             except OSError as exc:
-                self.app.call_from_thread(self.notify, f"Cannot write the journal: {exc}", severity="error")
+                self.app.call_from_thread(
+                    self.notify, f"Cannot write the journal: {exc}", severity="error", markup=False
+                )
 
     def discard_journal(self) -> None:
         with self._journal_lock:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from intone.authoring.model import Row, system_offset
+from intone.authoring.widgets.plain import SHOW_CHARS, plain
 
 
 class TurnText(TextArea):
@@ -60,7 +61,7 @@ class Turn(Vertical):
                 yield Static("system", classes="role-label")
             else:
                 yield Button(
-                    f"{self.role} ▾",
+                    plain(f"{self.role} ▾", limit=40, one_line=True),
                     classes="role",
                     compact=True,
                     tooltip="Change who speaks (user / assistant); ctrl+r in the text does the same",
@@ -130,16 +131,13 @@ class ConversationEditor(VerticalScroll):
         buttons = self.query_one("#turn-buttons")
         turns = self.query_one("#turns", Vertical)
         if row is None:
-            title.update("No examples yet. Press ctrl+n to add one." if not total else "No example selected.")
+            title.update(
+                Content("No examples yet. Press ctrl+n to add one." if not total else "No example selected.")
+            )
             buttons.display = False
             self._rebuild(turns, None, [])
             return
-        meta = []
-        if row.data and row.data.get("id") is not None:
-            meta.append(f"id {row.data['id']}")
-        if row.tags():
-            meta.append("tags " + ", ".join(row.tags()))
-        title.update(f"Example {index + 1} of {total}" + (f"  ·  {'  ·  '.join(meta)}" if meta else ""))
+        title.update(self._title(row, index, total))
         if row.broken:
             buttons.display = False
             self._rebuild(turns, ("broken",), [])
@@ -171,19 +169,33 @@ class ConversationEditor(VerticalScroll):
             turns.mount_all(widgets)
 
     @staticmethod
-    def _broken_text(row: Row) -> Text:
-        raw = (row.clean_bytes or b"").decode("utf-8", "replace").rstrip("\r\n")
-        text = Text()
-        text.append(
-            f"Line {row.source_line} cannot be read; it is kept verbatim and is read-only.\n\n", "bold red"
-        )
+    def _title(row: Row, index: int, total: int) -> Content:
+        meta = []
+        data = row.data
+        if isinstance(data, dict) and data.get("id") is not None:
+            meta.append(f"id {data['id']}")
+        if row.tags():
+            meta.append("tags " + ", ".join(row.tags()))
+        title = f"Example {index + 1} of {total}" + (f"  ·  {'  ·  '.join(meta)}" if meta else "")
+        return plain(title, limit=300, one_line=True)
+
+    @staticmethod
+    def _broken_text(row: Row) -> Content:
+        data = row.clean_bytes or b""
+        raw = data[: 4 * SHOW_CHARS].decode("utf-8", "replace").rstrip("\r\n")
+        parts: list[str | Content | tuple[str, str]] = [
+            (
+                f"Line {row.source_line} cannot be read; it is kept verbatim and is read-only.\n\n",
+                "bold ansi_red",
+            )
+        ]
         for problem in row.problems:
-            text.append(problem.name, "red")
-            text.append(f": {problem.message}\n")
-        text.append("\n")
-        text.append(raw[:2000], "dim")
-        text.append("\n\nFix it in a text editor, or run `intone lint` for details.")
-        return text
+            parts += [plain(problem.name, "ansi_red"), ": ", plain(problem.message), "\n"]
+        parts += ["\n", plain(raw[:SHOW_CHARS], "dim")]
+        if len(raw) > SHOW_CHARS or len(data) > 4 * SHOW_CHARS:
+            parts.append((f"… (the line is {len(data):,} bytes)", "dim"))
+        parts.append("\n\nFix it in a text editor, or run `intone lint` for details.")
+        return Content.assemble(*parts)
 
     def focus_turn(self, message_index: int | None = None) -> None:
         areas = list(self.query(TurnText))

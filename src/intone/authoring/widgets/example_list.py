@@ -15,6 +15,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from intone.authoring.model import Row
+from intone.authoring.widgets.plain import shown
+
+PROMPT_CHARS = 300
+"""More than a list line shows, even at full width (long prompts are cut before wrapping work)."""
 
 BADGES = {
     "error": ("✖", Style(color="red", bold=True)),
@@ -123,7 +127,7 @@ class ExampleList(ScrollView, can_focus=True):
         segments = [Segment(f"{index + 1:>{digits}} ", base + Style(dim=True))]
         if row.broken:
             badge, style = BROKEN
-            problem = row.problems[0].name if row.problems else "broken"
+            problem = shown(row.problems[0].name, 80, one_line=True) if row.problems else "broken"
             segments += [
                 Segment(badge, base + style),
                 Segment(" broken ", base + Style(dim=True)),
@@ -131,11 +135,11 @@ class ExampleList(ScrollView, can_focus=True):
             ]
         else:
             badge, style = BADGES.get(self.worst(row), BADGES[None])
-            prompt = " ".join(row.prompt().split()) or "(empty prompt)"
+            prompt = shown(" ".join(row.prompt()[:PROMPT_CHARS].split()), PROMPT_CHARS, one_line=True)
             segments += [
                 Segment(badge, base + style),
                 Segment(f" {row.answer_words():>4}w ", base + Style(dim=True)),
-                Segment(prompt, base),
+                Segment(prompt or "(empty prompt)", base),
             ]
         strip = Strip(segments).crop(0, width).extend_cell_length(width, base)
         return strip

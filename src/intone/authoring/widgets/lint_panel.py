@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
 from intone.authoring.live import PanelView
+from intone.authoring.widgets.plain import lines, plain, same
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 BAR = 16
@@ -30,7 +31,7 @@ class LintPanel(VerticalScroll):
         self.updated_at = 0.0
         self.updates = 0
         self._near_uid: int | None = None
-        self._shown: dict[str, str] = {}
+        self._shown: dict[str, Content] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diagnostics")
@@ -42,10 +43,10 @@ class LintPanel(VerticalScroll):
     def on_mount(self) -> None:
         self.query_one("#jump").display = False
 
-    def _set(self, selector: str, content: str) -> Static:
+    def _set(self, selector: str, content: Content) -> Static:
         """Update a section only when its text changed: a keystroke usually changes one number."""
         widget = self.query_one(selector, Static)
-        if self._shown.get(selector) != content:
+        if not same(self._shown.get(selector), content):
             self._shown[selector] = content
             widget.update(content)
         return widget
@@ -55,8 +56,9 @@ class LintPanel(VerticalScroll):
         self._set("#diagnostics", self._diagnostics(view))
         self._set("#lengths", self._lengths(view))
         jump = self.query_one("#jump", Button)
+        heading = Content.styled("Near-duplicates\n", "bold")
         if not view.near_available:
-            self._set("#near", "[b]Near-duplicates[/b]\n[dim]indexing answers…[/]")
+            self._set("#near", Content.assemble(heading, ("indexing answers…", "dim")))
             jump.display = False
             self._near_uid = None
         elif near_labels:
@@ -64,60 +66,70 @@ class LintPanel(VerticalScroll):
             more = f" (+{len(near_labels) - 1} more)" if len(near_labels) > 1 else ""
             self._set(
                 "#near",
-                f"[b]Near-duplicates[/b]\n[yellow]▲ answer resembles example {position} "
-                f"(similarity {similarity:.2f}){more}[/]",
+                Content.assemble(
+                    heading,
+                    (f"▲ answer resembles example {position} (similarity {similarity:.2f}){more}", "yellow"),
+                ),
             )
             label = f"Jump to example {position}"
             if str(jump.label) != label:
-                jump.label = label
+                jump.label = Content(label)
             jump.display = True
             self._near_uid = uid
         else:
-            self._set("#near", "[b]Near-duplicates[/b]\n[green]none: this answer is its own[/]")
+            self._set("#near", Content.assemble(heading, ("none: this answer is its own", "green")))
             jump.display = False
             self._near_uid = None
-        lines = ["", "[b]Dataset[/b]"]
+        parts = [Content(), Content.styled("Dataset", "bold")]
         for d in view.dataset_diagnostics:
-            lines.append(f"[{SEVERITY_STYLE[d.severity]}]{d.name}[/]: {escape(d.message)}")
-        self._set("#dataset", "\n".join(lines)).display = bool(view.dataset_diagnostics)
+            parts.append(Content.assemble(plain(d.name, SEVERITY_STYLE[d.severity]), ": ", plain(d.message)))
+        self._set("#dataset", lines(parts)).display = bool(view.dataset_diagnostics)
         self.updates += 1
         self.updated_at = time.perf_counter()
 
     @staticmethod
-    def _diagnostics(view: PanelView) -> str:
-        lines = ["[b]This example[/b]"]
+    def _diagnostics(view: PanelView) -> Content:
+        parts = [Content.styled("This example", "bold")]
         if not view.checked:
-            lines.append("[dim]checking…[/]")
+            parts.append(Content.styled("checking…", "dim"))
         elif not view.diagnostics:
-            lines.append(
-                "[green]✔ no problems[/]" if view.file_checked else "[green]✔ no problems of its own[/]"
+            parts.append(
+                Content.styled("✔ no problems" if view.file_checked else "✔ no problems of its own", "green")
             )
         for d in view.diagnostics:
             style = SEVERITY_STYLE[d.severity]
-            lines.append(f"[{style}]{d.severity[0].upper()} {d.name}[/] {escape(d.message)}")
+            parts.append(
+                Content.assemble(plain(f"{d.severity[0].upper()} {d.name}", style), " ", plain(d.message))
+            )
             if d.fix:
-                lines.append(f"  [dim]{escape(d.fix)}[/]")
+                parts.append(Content.assemble("  ", plain(d.fix, "dim")))
         if view.checked and not view.file_checked:
-            lines.append("[dim]whole-file checks (duplicates, lengths, voice) still running…[/]")
-        return "\n".join(lines)
+            parts.append(
+                Content.styled("whole-file checks (duplicates, lengths, voice) still running…", "dim")
+            )
+        return lines(parts)
 
     @staticmethod
-    def _lengths(view: PanelView) -> str:
+    def _lengths(view: PanelView) -> Content:
         hist = view.histogram
         band = view.word_band
-        lines = ["", "[b]Answer length[/b]"]
+        parts = [Content(), Content.styled("Answer length", "bold")]
         tokens = f", {view.answer_tokens} tokens" if view.answer_tokens is not None else ""
         if view.answer_words is None:
-            lines.append("this example has no answer")
+            parts.append(Content("this example has no answer"))
         else:
-            lines.append(f"this answer: [b]{view.answer_words}[/b] words{tokens}")
+            parts.append(
+                Content.assemble("this answer: ", (str(view.answer_words), "bold"), f" words{tokens}")
+            )
         if band.n:
-            lines.append(f"dataset band (p10–p90): {band.low}–{band.high} words, median {band.median}")
+            parts.append(
+                Content(f"dataset band (p10–p90): {band.low}–{band.high} words, median {band.median}")
+            )
             if view.token_band is not None:
                 tb = view.token_band
-                lines.append(f"  tokens {tb.low}–{tb.high}, median {tb.median}")
+                parts.append(Content(f"  tokens {tb.low}–{tb.high}, median {tb.median}"))
             if view.answer_words is not None:
-                lines.append(f"→ {band.place(view.answer_words)} ({band.n} answers)")
+                parts.append(Content(f"→ {band.place(view.answer_words)} ({band.n} answers)"))
         peak = max(hist.counts) if hist.counts else 0
         width = max(len(str(e)) for e in hist.edges)
         for i, count in enumerate(hist.counts):
@@ -130,10 +142,10 @@ class LintPanel(VerticalScroll):
             filled = round(BAR * count / peak) if peak else 0
             bar = "█" * filled + "·" * (BAR - filled)
             if i == hist.marked:
-                lines.append(f"[b cyan]{label} {bar} {count:>5} ◀[/]")
+                parts.append(Content.styled(f"{label} {bar} {count:>5} ◀", "bold cyan"))
             else:
-                lines.append(f"{label} [dim]{bar}[/] {count:>5}")
-        return "\n".join(lines)
+                parts.append(Content.assemble(f"{label} ", (bar, "dim"), f" {count:>5}"))
+        return lines(parts)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -25,7 +25,9 @@ _CODE_RE = re.compile(r"^IN\d{3}$")
 
 @dataclass(frozen=True)
 class Option:
-    """A typed rule option, set in config under `[tool.intone.rules.<rule-name>]`."""
+    """A typed rule option, set in config under `[tool.intone.rules.<rule-name>]`.
+
+    The default's type is the option's type; a list default means a list of non-empty strings."""
 
     name: str
     default: Any
@@ -38,6 +40,13 @@ class Option:
     def coerce(self, value: Any) -> Any:
         """Check a configured value against the default's type and the range; raise ValueError if wrong."""
         want = type(self.default)
+        if want is list:  # list options are lists of phrases
+            if not isinstance(value, list):
+                raise ValueError(f"expected a list of strings, got {type(value).__name__} {value!r}")
+            bad = [item for item in value if not isinstance(item, str) or not item.strip()]
+            if bad:
+                raise ValueError(f"expected a list of non-empty strings, got item {bad[0]!r}")
+            return list(value)
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if want is bool and not isinstance(value, bool):

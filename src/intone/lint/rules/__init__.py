@@ -27,6 +27,7 @@ from intone.lint.rules.structure import (
     Whitespace,
 )
 from intone.lint.rules.style_drift import StyleDrift
+from intone.lint.rules.template_leak import TemplateLeak
 from intone.lint.rules.too_long import TooLong, TruncatedAssistantTurn
 
 RULES = Registry(
@@ -46,6 +47,7 @@ RULES = Registry(
         NoAssistantTurn,
         EndsOnUser,
         Whitespace,
+        TemplateLeak,
         DuplicateExample,
         DuplicatePrompt,
         TooLong,

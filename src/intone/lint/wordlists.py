@@ -127,3 +127,9 @@ NGRAM_STOPWORDS = EDGE_STOPWORDS | frozenset(
         "oh",
     ]
 )
+
+# A prompt frame made only of these is how questions are asked ("what is the", "how do i").
+PROMPT_STOPWORDS = NGRAM_STOPWORDS | frozenset(
+    w.replace("'", "")
+    for w in ["what's", "how's", "where's", "who's", "why's", "which", "who", "where", "please", "i'm"]
+)

@@ -28,6 +28,7 @@ from intone.lint.rules.structure import (
 )
 from intone.lint.rules.style_drift import StyleDrift
 from intone.lint.rules.template_leak import TemplateLeak
+from intone.lint.rules.templated_prompt import TemplatedPrompt
 from intone.lint.rules.too_long import TooLong, TruncatedAssistantTurn
 
 RULES = Registry(
@@ -54,6 +55,7 @@ RULES = Registry(
         TruncatedAssistantTurn,
         NearDuplicate,
         LowDiversity,
+        TemplatedPrompt,
         LengthUniformity,
         LengthOutlier,
         StyleDrift,

@@ -1,0 +1,141 @@
+"""templated-prompt: many prompts share a fixed frame (a "[Tag]", a stock opening or closing)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from intone.lint.registry import DatasetRule, Option
+from intone.lint.text import line_list, percent, words
+from intone.lint.wordlists import PROMPT_STOPWORDS
+
+if TYPE_CHECKING:
+    from intone.lint.context import LintContext
+    from intone.lint.diagnostic import Diagnostic
+    from intone.lint.stats import DatasetProfile
+
+_TAG_RE = re.compile(r"^\[[^\]\n]{1,40}\]")
+MIN_FRAME, MAX_FRAME = 2, 8
+"""Shortest and longest word frames counted."""
+
+
+def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
+    """Every user turn as (line, text), whitespace-normalised and case-folded, each text once."""
+    seen: dict[str, int] = {}
+    for ex in profile.examples:
+        for turn in ex.prompt.split("\n") if ex.prompt else ():
+            seen.setdefault(turn, ex.line)
+    return [(line, text) for text, line in seen.items()]
+
+
+class TemplatedPrompt(DatasetRule):
+    """
+    ## What it does
+    Looks for a frame shared by many distinct prompts (every user turn, exact duplicates counted
+    once, case and punctuation ignored):
+
+    - a bracketed tag opening the prompt, `[Math] …`, `[History] …`: the shape counts, even when
+      the tag words differ; reported above `max-tag-share`;
+    - the same first or last two to eight words, "Could you explain …", "… Answer in one
+      sentence."; reported above `max-share`. A frame made only of question words and grammar
+      ("what is the", "how do I", "can you") is how people ask, not a template, and a prompt must
+      hold more than the frame. After a tag, the words following it are counted.
+
+    Of nested frames the longest is reported ("could you explain the" hides "could you explain"
+    when they cover nearly the same prompts). The related lines are the prompts with the frame.
+
+    ## Why is this bad?
+    The model learns to answer a frame users never type. Trained on "[Category] question"
+    prompts, it answers best when the tag is there and worse on plain questions; a fixed
+    closing instruction becomes a switch the real user never flips.
+
+    ## Example
+    31 of 40 prompts begin with a tag: `[Math] What is a prime?`, `[History] Who built Rome?`.
+
+    ## Use instead
+    Write prompts the way users will: `What's a prime number?`, `who built rome`. Keep a
+    category in the record's `tags`, not in the prompt.
+
+    ## Options
+    - `max-share` (float, default 0.5): flag a word frame shared by more than this share of prompts.
+    - `max-tag-share` (float, default 0.2): flag bracketed tags opening more than this share.
+    - `min-prompts` (int, default 20): fewest distinct prompts needed to judge.
+    """
+
+    code = "IN304"
+    name = "templated-prompt"
+    severity = "warning"
+    summary = "Many prompts share a fixed frame (a [Tag], the same opening or closing words)"
+    fix_hint = "Write prompts as users type them; move categories to `tags` and drop the fixed instruction."
+    options = (
+        Option("max-share", 0.5, "Flag a word frame shared by more than this share.", low=0, high=1),
+        Option("max-tag-share", 0.2, "Flag bracketed tags opening more than this share.", low=0, high=1),
+        Option("min-prompts", 20, "Fewest distinct prompts needed to judge.", low=2),
+    )
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        prompts = distinct_prompts(profile)
+        total = len(prompts)
+        if total < self.opt["min-prompts"]:
+            return
+        tags = [_TAG_RE.match(text) for _, text in prompts]
+        tagged = [line for (line, _), tag in zip(prompts, tags, strict=True) if tag]
+        if len(tagged) > self.opt["max-tag-share"] * total:
+            common = Counter(tag.group() for tag in tags if tag).most_common(3)
+            shown = ", ".join(f'"{tag}"' for tag, _ in common)
+            what = f'start with a bracketed tag "[…]" (e.g. {shown})'
+            yield self._finding(ctx, len(tagged), sorted(set(tagged)), total, what, "max-tag-share")
+        texts = [text[tag.end() :] if tag else text for (_, text), tag in zip(prompts, tags, strict=True)]
+        for end in (0, 1):
+            for frame, count, lines in self._frames(prompts, texts, end):
+                verb = "start" if end == 0 else "end"
+                yield self._finding(ctx, count, lines, total, f'{verb} with "{" ".join(frame)}"', "max-share")
+
+    def _frames(
+        self, prompts: list[tuple[int, str]], texts: list[str], end: int
+    ) -> list[tuple[tuple[str, ...], int, list[int]]]:
+        """The frames over `max-share` at one end (0: first words, 1: last words), longest kept."""
+        counts: Counter[tuple[str, ...]] = Counter()
+        edges = []
+        for text in texts:
+            ws = words(text)
+            edge = tuple(ws[:MAX_FRAME]) if end == 0 else tuple(ws[-MAX_FRAME:])
+            edges.append((edge, len(ws)))
+            for n in range(MIN_FRAME, min(MAX_FRAME, len(ws) - 1) + 1):
+                counts[edge[:n] if end == 0 else edge[-n:]] += 1
+        limit = self.opt["max-share"] * len(texts)
+        over = {g: c for g, c in counts.items() if c > limit and not all(w in PROMPT_STOPWORDS for w in g)}
+        reported: list[tuple[str, ...]] = []
+        for gram in sorted(over, key=lambda g: (-len(g), -over[g])):
+            if any(_inside(longer, gram, end) and over[longer] >= 0.8 * over[gram] for longer in reported):
+                continue
+            reported.append(gram)
+        found = []
+        for gram in sorted(reported, key=lambda g: -over[g]):
+            n = len(gram)
+            lines = [
+                line
+                for (line, _), (edge, size) in zip(prompts, edges, strict=True)
+                if size > n and (edge[:n] if end == 0 else edge[-n:]) == gram
+            ]
+            found.append((gram, over[gram], sorted(set(lines))))
+        return found
+
+    def _finding(
+        self, ctx: LintContext, count: int, lines: list[int], total: int, what: str, option: str
+    ) -> Diagnostic:
+        return self.diagnostic(
+            ctx.path,
+            None,
+            f"{count} of {total} prompts ({percent(count / total)}, flag > {percent(self.opt[option])}) {what}; "
+            f"lines {line_list(lines)}",
+            related=lines[:50],
+        )
+
+
+def _inside(longer: tuple[str, ...], shorter: tuple[str, ...], end: int) -> bool:
+    if len(longer) <= len(shorter):
+        return False
+    return longer[: len(shorter)] == shorter if end == 0 else longer[-len(shorter) :] == shorter

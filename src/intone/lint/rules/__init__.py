@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from intone.lint.registry import Registry
+from intone.lint.rules.boilerplate import AssistantBoilerplate
 from intone.lint.rules.catchphrase import CatchphraseImbalance
 from intone.lint.rules.distribution import LengthOutlier, LengthUniformity, LowDiversity
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
@@ -62,6 +63,7 @@ RULES = Registry(
         RepeatedOpener,
         RepeatedCloser,
         CatchphraseImbalance,
+        AssistantBoilerplate,
         EvalLeakage,
     ]
 )

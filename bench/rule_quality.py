@@ -45,7 +45,7 @@ BUNDLED = {
     "data/flawed/uniform-length.jsonl": {"length-uniformity": [None]},
     "data/flawed/style-drift.jsonl": {"style-drift": [None, *range(31, 41)]},
     "data/flawed/stock-openers.jsonl": {"repeated-opener": [None], "repeated-closer": [None]},
-    "data/flawed/near-duplicates.jsonl": {"near-duplicate": [8, 16, 21, 25]},
+    "data/flawed/near-duplicates.jsonl": {"near-duplicate": [2, 11, 12, 24]},  # on the originals
     "data/flawed/leaky-eval.jsonl": {"eval-leakage": [1, 3, 5], "_train": "data/persona.jsonl"},
 }
 

@@ -211,3 +211,26 @@ def test_batch_agrees_with_brute_force(texts: list[str]) -> None:
     truth = {(i, j) for i in range(len(texts)) for j in range(i) if jaccard(sets[i], sets[j]) >= 0.7}
     # LSH may in principle miss a pair, but never reports a false one.
     assert found <= truth
+
+
+def test_containment_finds_an_answer_pasted_into_a_longer_one() -> None:
+    from intone.lint.similarity import near_copy_pairs
+
+    rng = random.Random(11)
+    texts = [sentence(rng, rng.randint(30, 60)) for _ in range(400)]  # above BRUTE_FORCE_MAX: the index path
+    texts[300] = texts[20] + " " + sentence(rng, 45)  # holds all of 20's text, Jaccard about 0.5
+    sets = [shingles(t) for t in texts]
+    assert jaccard(sets[300], sets[20]) < 0.7
+    by_jaccard = {(a, b) for a, b, *_ in near_copy_pairs(texts, 0.7)}
+    assert (300, 20) not in by_jaccard
+    found = {(a, b): (j, c) for a, b, j, c in near_copy_pairs(texts, 0.7, 0.8)}
+    assert (300, 20) in found
+    sim, contained = found[(300, 20)]
+    assert contained == pytest.approx(1.0)
+    assert sim == pytest.approx(jaccard(sets[300], sets[20]))
+    for (a, b), (_j, c) in found.items():  # nothing invented
+        small = min(len(sets[a]), len(sets[b]))
+        assert c == pytest.approx(len(sets[a] & sets[b]) / small) and c >= 0.8
+    # The smaller text must be long enough to count.
+    short = [len(t.split()) < 100 for t in texts]
+    assert (300, 20) not in {(a, b) for a, b, *_ in near_copy_pairs(texts, 0.7, 0.8, contained_skip=short)}

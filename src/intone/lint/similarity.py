@@ -281,6 +281,39 @@ def near_duplicate_pairs(
     leaves text i out. Within one band bucket a text is compared with at most `max_bucket`
     earlier texts (guards against pathological buckets). Sorted by (later, earlier).
     """
+    found = near_copy_pairs(texts, threshold, None, num_perm=num_perm, k=k, skip=skip, max_bucket=max_bucket)
+    return [(later, earlier, sim) for later, earlier, sim, _c in found]
+
+
+CONTAINMENT_SAMPLE = 4
+"""`near_copy_pairs` indexes the shingles whose hash is 0 modulo this (a power of two): a
+content-defined sample."""
+
+
+def near_copy_pairs(
+    texts: Sequence[str],
+    threshold: float = 0.7,
+    min_containment: float | None = None,
+    *,
+    num_perm: int = 64,
+    k: int = 3,
+    skip: Sequence[bool] | None = None,
+    contained_skip: Sequence[bool] | None = None,
+    max_bucket: int = 50,
+) -> list[tuple[int, int, float, float]]:
+    """Pairs (later, earlier, jaccard, containment) of texts that are near copies: shingle
+    Jaccard >= `threshold`, or (when `min_containment` is set) containment
+    |A & B| / min(|A|, |B|) >= `min_containment`, the smaller text being one that
+    `contained_skip` does not leave out. So a text that holds another's whole text is found
+    although their Jaccard is low.
+
+    Jaccard candidates come from MinHash LSH; containment candidates from an inverted index of
+    a content-defined sample of shingles (those whose hash is 0 modulo `CONTAINMENT_SAMPLE`:
+    a shingle sampled in one text is sampled in every text holding it), so a text meets only
+    the texts sharing at least half of its sampled shingles. Both are verified exactly, so the
+    search can miss a pair but never invent one. Up to `BRUTE_FORCE_MAX` texts every pair is
+    compared. Sorted by (later, earlier).
+    """
     keep = [i for i in range(len(texts)) if skip is None or not skip[i]]
     if len(keep) < 2:
         return []
@@ -302,12 +335,13 @@ def near_duplicate_pairs(
     if idx.size < 2:
         return []
     candidates: set[tuple[int, int]] = set()
-    if idx.size <= BRUTE_FORCE_MAX:
+    brute = idx.size <= BRUTE_FORCE_MAX
+    if brute:
         # Few texts: comparing every pair exactly is cheap and can miss nothing.
         members = idx.tolist()
         candidates = {(b, a) for i, a in enumerate(members) for b in members[i + 1 :]}
     bands, rows = _lsh_params(threshold, num_perm)
-    for band in range(bands if idx.size > BRUTE_FORCE_MAX else 0):
+    for band in range(0 if brute else bands):
         # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
         # columns would carry little more information than a single column.
         block = sig[idx, band : bands * rows : bands].astype(np.uint64)
@@ -330,6 +364,13 @@ def near_duplicate_pairs(
                 later = members[m]
                 for earlier in members[max(0, m - max_bucket) : m]:
                     candidates.add((later, earlier))
+    queries = None
+    if min_containment is not None:
+        queries = np.ones(len(keep), dtype=bool)
+        if contained_skip is not None:
+            queries = ~np.asarray([bool(contained_skip[i]) for i in keep], dtype=bool)
+        if not brute:
+            candidates |= _containment_candidates(hashes, offsets, queries, max_bucket)
     sets: dict[int, set[int]] = {}
 
     def shingle_set(i: int) -> set[int]:
@@ -340,7 +381,55 @@ def near_duplicate_pairs(
 
     found = []
     for later, earlier in sorted(candidates):  # positions in `keep`
-        sim = jaccard(shingle_set(later), shingle_set(earlier))
-        if sim >= threshold:
-            found.append((keep[later], keep[earlier], sim))
+        a, b = shingle_set(later), shingle_set(earlier)
+        inter = len(a & b)
+        if not inter:
+            continue
+        sim = inter / (len(a) + len(b) - inter)
+        small = later if len(a) <= len(b) else earlier
+        contained = inter / min(len(a), len(b))
+        by_containment = (
+            queries is not None and contained >= min_containment and bool(queries[small])  # type: ignore[operator]
+        )
+        if sim >= threshold or by_containment:
+            found.append((keep[later], keep[earlier], sim, contained))
     return found
+
+
+def _containment_candidates(
+    hashes: np.ndarray, offsets: np.ndarray, queries: np.ndarray, max_bucket: int
+) -> set[tuple[int, int]]:
+    """(later, earlier) pairs in which the smaller text, one of `queries`, shares at least half
+    of its sampled shingles with the other. A shingle held by more than `max_bucket` texts is
+    not used (boilerplate; such texts are low-diversity's business)."""
+    n = offsets.size - 1
+    if n >= 1 << 24:
+        raise ValueError("too many texts for the containment index")
+    text_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(offsets))
+    picked = (hashes & np.uint64(CONTAINMENT_SAMPLE - 1)) == 0
+    # One sortable key per (shingle, text): the shingle hash's top 40 bits, then the text. A
+    # rare clash of 40-bit hashes only adds a candidate, which is verified exactly.
+    low = np.uint64((1 << 24) - 1)
+    keys = np.sort((hashes[picked] & ~low) | text_of[picked])
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # each (shingle, text) once
+    if keys.size < 2:
+        return set()
+    h, t = keys >> np.uint64(24), (keys & low).astype(np.int64)
+    sampled = np.bincount(t, minlength=n)
+    run_start = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    run_len = np.diff(np.concatenate((run_start, [h.size])))
+    pair_keys = []
+    for size in np.unique(run_len[(run_len >= 2) & (run_len <= max_bucket)]).tolist():
+        starts = run_start[run_len == size]
+        members = t[starts[:, None] + np.arange(size)]  # texts ascending within a run
+        first, second = np.triu_indices(size, 1)
+        pair_keys.append((members[:, second] * n + members[:, first]).ravel())
+    if not pair_keys:
+        return set()
+    pairs = np.sort(np.concatenate(pair_keys))  # (np.unique hashes since numpy 2.3; sorting is faster here)
+    first_of_run = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
+    keys, shared = pairs[first_of_run], np.diff(np.concatenate((first_of_run, [pairs.size])))
+    later, earlier = keys // n, keys % n
+    small = np.where(sampled[later] <= sampled[earlier], later, earlier)
+    ok = queries[small] & (2 * shared >= sampled[small])
+    return set(zip(later[ok].tolist(), earlier[ok].tolist(), strict=True))

@@ -54,6 +54,10 @@ class ExampleStats:
     """Words in all user turns together."""
     n_messages: int = 0
     has_system: bool = False
+    answer_turns: list[int] = field(default_factory=list)
+    """For each answer, the index of the user turn it follows (-1 when none does)."""
+    answer_keys: list[bytes] = field(default_factory=list)
+    """For each answer, a digest of its whitespace-normalised text (equal for exact copies)."""
 
 
 @dataclass
@@ -74,16 +78,21 @@ class DatasetProfile:
         prompts: list[str] = []
         answers: list[str] = []
         prompt_words = 0
+        answer_turns: list[int] = []
+        answer_keys: list[bytes] = []
         for msg in record.messages:
             digest.update(msg.role.encode())
             digest.update(b"\x00")
-            digest.update(normalize_ws(msg.content).encode("utf-8", "surrogatepass"))
+            normal = normalize_ws(msg.content).encode("utf-8", "surrogatepass")
+            digest.update(normal)
             digest.update(b"\x01")
             if msg.role == "user":
                 prompts.append(normalize_prompt(msg.content))
                 prompt_words += word_count(msg.content)
             elif msg.role == "assistant":
                 answers.append(msg.content)
+                answer_turns.append(len(prompts) - 1)
+                answer_keys.append(hashlib.blake2b(normal, digest_size=16).digest())
         example = ExampleStats(
             line=line.number,
             prompt="\n".join(prompts),
@@ -94,6 +103,8 @@ class DatasetProfile:
             prompt_words=prompt_words,
             n_messages=len(record.messages),
             has_system=bool(record.messages) and record.messages[0].role == "system",
+            answer_turns=answer_turns,
+            answer_keys=answer_keys,
         )
         self.examples.append(example)
         return example
@@ -122,6 +133,41 @@ class DatasetProfile:
         return self._cached(
             "answer_example", lambda: [i for i, ex in enumerate(self.examples) for _ in ex.answers]
         )
+
+    def answer_original(self) -> list[int]:
+        """For each answer (same order as `answers`), the position of the first answer with the
+        same whitespace-normalised text: itself for an original, the original for an exact copy."""
+
+        def compute() -> list[int]:
+            first: dict[bytes | str, int] = {}
+            found: list[int] = []
+            for ex in self.examples:
+                keys = ex.answer_keys if len(ex.answer_keys) == len(ex.answers) else map(normalize_ws, ex.answers)
+                found.extend(first.setdefault(key, len(found)) for key in keys)
+            return found
+
+        return self._cached("answer_original", compute)
+
+    def distinct_answers(self) -> list[int]:
+        """Positions (in `answers`) of the answers that are not exact copies of an earlier one:
+        what voice rules judge, so a pasted answer is not counted 20 times."""
+        return self._cached(
+            "distinct_answers", lambda: [i for i, first in enumerate(self.answer_original()) if first == i]
+        )
+
+    def answer_prompts(self) -> list[str]:
+        """For each answer (same order as `answers`), the user turn it answers (whitespace-
+        normalised and case-folded; "" when no user turn comes before it)."""
+
+        def compute() -> list[str]:
+            found = []
+            for ex in self.examples:
+                turns = ex.prompt.split("\n") if ex.prompt else []
+                for turn in ex.answer_turns or [len(turns) - 1] * len(ex.answers):
+                    found.append(turns[turn] if 0 <= turn < len(turns) else "")
+            return found
+
+        return self._cached("answer_prompts", compute)
 
     def token_sample(self, counter: TokenCounter, limit: int = TOKEN_SAMPLE) -> tuple[list[int], list[int]]:
         """(answer positions, token counts) for at most `limit` evenly spaced answers."""
@@ -175,3 +221,34 @@ class DatasetProfile:
             return near_duplicate_pairs([a for _l, a in answers], threshold, num_perm=num_perm, skip=skip)
 
         return self._cached(("neardup", threshold, min_words, num_perm), compute)
+
+    def near_copies(
+        self,
+        threshold: float,
+        min_words: int,
+        min_containment: float | None = None,
+        containment_min_words: int = 0,
+        num_perm: int = 64,
+    ) -> list[tuple[int, int, float, float]]:
+        """(later, earlier, Jaccard, containment) among DISTINCT answers (`distinct_answers`) of
+        at least `min_words` words: Jaccard >= `threshold`, or containment >= `min_containment`
+        with the smaller answer at least `containment_min_words` words long."""
+
+        def compute():
+            from intone.lint.similarity import near_copy_pairs
+
+            answers = self.answers()
+            words = self.answer_word_lengths()
+            original = self.answer_original()
+            skip = [n < min_words or original[i] != i for i, n in enumerate(words)]
+            contained_skip = [n < containment_min_words for n in words]
+            return near_copy_pairs(
+                [a for _l, a in answers],
+                threshold,
+                min_containment,
+                num_perm=num_perm,
+                skip=skip,
+                contained_skip=contained_skip,
+            )
+
+        return self._cached(("nearcopies", threshold, min_words, min_containment, containment_min_words, num_perm), compute)

@@ -26,9 +26,9 @@ from intone.lint.registry import (
 )
 from intone.lint.rules import RULES
 from intone.lint.rules.structure import CrlfLineEnding, UnreadableFile
-from intone.lint.stats import DatasetProfile
+from intone.lint.stats import DatasetProfile, ExampleStats
 from intone.lint.tokens import TiktokenCounter, TokenCounter
-from intone.schemas.jsonl import Line, Problem, read_jsonl
+from intone.schemas.jsonl import Line, read_jsonl
 
 Progress = Callable[[int], None]
 
@@ -130,6 +130,9 @@ class Linter:
 
     def lint_path(self, path: str | Path, *, progress: Progress | None = None) -> FileReport:
         display = str(path)
+        halves = _halves(path)
+        if halves is not None:
+            return self._lint_in_two(path, display, halves, progress)
         with open(path, "rb", buffering=1 << 20) as stream:
             return self.lint_stream(stream, display, progress=progress)
 
@@ -143,36 +146,63 @@ class Linter:
         return self.lint_lines(read_jsonl(_Counting(stream, progress) if progress else stream), display)
 
     def lint_lines(self, lines: Iterable[Line], display: str) -> FileReport:
+        scan = self._scan(lines, display)
+        return self._finish(scan, display)
+
+    def _scan(self, lines: Iterable[Line], display: str) -> _Scan:
+        """The per-line pass: reader problems, record rules, and the profile's examples."""
         rules = self.rules_for(display)
         ctx = LintContext(path=display, settings=self.settings, counter=self.counter)
         line_rules = {r.problem: r for r in rules if isinstance(r, LineRule)}
         record_rules = [r for r in rules if isinstance(r, RecordRule)]
-        dataset_rules = [r for r in rules if isinstance(r, DatasetRule)]
         profile = DatasetProfile(path=display)
-        out: list[Diagnostic] = []
-        n_lines = 0
-        crlf: tuple[int, CrlfLineEnding] | None = None  # where its finding is in `out`
-        crlf_kept: list[int] = []  # CRLF lines that --fix leaves as they are
+        scan = _Scan(profile.examples)
+        out = scan.diagnostics
         for line in lines:
-            n_lines = line.number
+            scan.n_lines = line.number
             for diagnostic in read_diagnostics(line, line_rules, display):
                 if diagnostic.name == CrlfLineEnding.name:
-                    crlf = (len(out), line_rules[Problem.CRLF_LINE_ENDING])
+                    scan.crlf_at = len(out)
                 out.append(diagnostic)
             if line.ending == b"\r\n" and not rewritable(line):
-                crlf_kept.append(line.number)
+                scan.crlf_kept.append(line.number)
             if line.record is None:
                 continue
             for record_rule in record_rules:
                 out.extend(record_rule.check(line, ctx))
             profile.add(line)
-        if crlf is not None and crlf_kept:
-            index, crlf_rule = crlf
-            out[index] = crlf_rule.not_fixable(out[index], crlf_kept)
-        profile.n_lines = n_lines
-        out.extend(_run_dataset_rules(dataset_rules, profile, ctx))
+        return scan
+
+    def _finish(self, scan: _Scan, display: str) -> FileReport:
+        """After the pass: the CRLF verdict, then the dataset rules on the whole profile."""
+        rules = self.rules_for(display)
+        ctx = LintContext(path=display, settings=self.settings, counter=self.counter)
+        out = scan.diagnostics
+        if scan.crlf_at is not None and scan.crlf_kept:
+            crlf_rule = next(r for r in rules if isinstance(r, CrlfLineEnding))
+            out[scan.crlf_at] = crlf_rule.not_fixable(out[scan.crlf_at], scan.crlf_kept)
+        profile = DatasetProfile(path=display, examples=scan.examples, n_lines=scan.n_lines)
+        out.extend(_run_dataset_rules([r for r in rules if isinstance(r, DatasetRule)], profile, ctx))
         out.sort(key=Diagnostic.sort_key)
-        return FileReport(display, out, n_lines, profile.n_records, profile)
+        return FileReport(display, out, scan.n_lines, profile.n_records, profile)
+
+    def _lint_in_two(self, path: str | Path, display: str, halves: tuple[int, int, int],
+                     progress: Progress | None) -> FileReport:
+        """The per-line pass over a large file on two cores: a forked child scans the second
+        half while this process scans the first; the halves are joined before the dataset rules.
+        Any trouble in the child (or no fork) and this process scans that half itself."""
+        mid, size, first_line = halves
+        child = _fork_scan(self, path, display, mid, first_line)
+        with open(path, "rb", buffering=1 << 20) as stream:
+            head = _Limited(stream, mid)
+            lines = read_jsonl(_Counting(head, progress, scale=size / max(1, mid)) if progress else head)
+            scan = self._scan(lines, display)
+        tail = child.result() if child is not None else None
+        if tail is None:
+            with open(path, "rb", buffering=1 << 20) as stream:
+                stream.seek(mid)
+                tail = self._scan(read_jsonl(stream, first_line=first_line), display)
+        return self._finish(scan.join(tail), display)
 
     def lint_with_eval(self, result: LintResult, eval_path: str | Path) -> LintResult:
         """Lint the eval file too, then run cross rules for each training file against it."""
@@ -193,6 +223,120 @@ class Linter:
 
 
 PARALLEL_MIN_EXAMPLES = 5_000
+PARALLEL_MIN_BYTES = 8 << 20
+"""Files at least this large are scanned in two halves on two cores (about 15k typical records)."""
+
+
+@dataclass
+class _Scan:
+    """What the per-line pass found in a run of lines."""
+
+    examples: list[ExampleStats]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    n_lines: int = 0
+    crlf_at: int | None = None
+    """Index in `diagnostics` of the crlf-line-ending finding (reported once per file)."""
+    crlf_kept: list[int] = field(default_factory=list)
+
+    def join(self, tail: _Scan) -> _Scan:
+        """This scan followed by the one of the lines after it: one CRLF finding, the first."""
+        offset = len(self.diagnostics)
+        tail_diagnostics = tail.diagnostics
+        crlf_at = self.crlf_at
+        if tail.crlf_at is not None:
+            if crlf_at is None:
+                crlf_at = offset + tail.crlf_at
+            else:  # the tail's own "reported once" finding is a repeat
+                tail_diagnostics = tail_diagnostics[: tail.crlf_at] + tail_diagnostics[tail.crlf_at + 1 :]
+        return _Scan(
+            self.examples + tail.examples,
+            self.diagnostics + tail_diagnostics,
+            max(self.n_lines, tail.n_lines),
+            crlf_at,
+            self.crlf_kept + tail.crlf_kept,
+        )
+
+
+def _halves(path: str | Path) -> tuple[int, int, int] | None:
+    """Where to split a large regular file for two scans: (byte offset of the second half, file
+    size, its first line number); None for small files, one core, or no fork."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("INTONE_NO_FORK"):
+        return None
+    try:
+        size = os.stat(path).st_size
+        if size < PARALLEL_MIN_BYTES:
+            return None
+        with open(path, "rb") as stream:
+            stream.seek(size // 2)
+            stream.readline()  # to the start of the next line
+            mid = stream.tell()
+            if mid >= size:
+                return None
+            stream.seek(0)
+            first_line = 1 + _count_newlines(stream, mid)
+    except OSError:
+        return None
+    return mid, size, first_line
+
+
+def _count_newlines(stream: BinaryIO, limit: int) -> int:
+    count, left = 0, limit
+    while left > 0:
+        block = stream.read(min(left, 1 << 22))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+class _ForkedScan:
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+
+    def result(self) -> _Scan | None:
+        import pickle
+
+        chunks = []
+        with os.fdopen(self.fd, "rb") as pipe:
+            while block := pipe.read(1 << 20):
+                chunks.append(block)
+        _, status = os.waitpid(self.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not chunks:
+            return None
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - a broken result: scan that half here instead
+            return None
+
+
+def _fork_scan(linter: Linter, path: str | Path, display: str, start: int, first_line: int) -> _ForkedScan | None:
+    """Scan from byte `start` to the end in a forked child; its result comes back pickled."""
+    import pickle
+
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid:  # parent
+        os.close(write_fd)
+        return _ForkedScan(pid, read_fd)
+    code = 1
+    try:  # child: never returns into the caller's code
+        os.close(read_fd)
+        with open(path, "rb", buffering=1 << 20) as stream:
+            stream.seek(start)
+            scan = linter._scan(read_jsonl(stream, first_line=first_line), display)
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent scans this half itself
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def _run_dataset_rules(
@@ -220,19 +364,48 @@ def _relative_to(path: str, root: Path) -> str:
         return path
 
 
-class _Counting:
-    """Wraps a binary stream to report bytes read, for a progress bar."""
+class _Limited:
+    """The first `limit` bytes of a binary stream, line by line (the split is at a line start)."""
 
-    def __init__(self, stream: BinaryIO, progress: Progress) -> None:
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self._left <= 0:
+            raise StopIteration
+        chunk = self._stream.readline()
+        if not chunk:
+            raise StopIteration
+        self._left -= len(chunk)
+        return chunk
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._stream.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+class _Counting:
+    """Wraps a binary stream to report bytes read, for a progress bar (`scale`: when this stream
+    is one half of the file, each byte counts for the whole)."""
+
+    def __init__(self, stream: BinaryIO, progress: Progress, scale: float = 1.0) -> None:
         self._stream = stream
         self._progress = progress
         self._seen = 0
+        self._scale = scale
 
     def __iter__(self):
         for chunk in self._stream:
             self._seen += len(chunk)
             if self._seen >= 1 << 20:
-                self._progress(self._seen)
+                self._progress(round(self._seen * self._scale))
                 self._seen = 0
             yield chunk
-        self._progress(self._seen)
+        self._progress(round(self._seen * self._scale))

@@ -35,8 +35,8 @@ def words(text: str) -> list[str]:
 
 
 def word_count(text: str) -> int:
-    """Words in `text`, as every length figure counts them."""
-    return len(words(text))
+    """Words in `text`, as every length figure counts them (`len(words(text))`, without lower())."""
+    return len(text.translate(WORD_TABLE).split())
 
 
 def edge_words(text: str, n: int = 3) -> tuple[tuple[str, ...], tuple[str, ...]]:

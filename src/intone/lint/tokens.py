@@ -60,7 +60,11 @@ class TiktokenCounter:
         )
 
     def upper_bound(self, messages: Sequence[tuple[str, str]]) -> int:
-        # Every cl100k token covers at least one byte of UTF-8.
+        # Every cl100k token covers at least one byte of UTF-8, and a character is at most 4 bytes:
+        # 4 x characters bounds it without encoding; when that is not enough, the bytes do.
+        chars = PER_CONVERSATION_OVERHEAD + sum(PER_MESSAGE_OVERHEAD + 4 * len(content) for _role, content in messages)
+        if chars <= 2048:
+            return chars
         return PER_CONVERSATION_OVERHEAD + sum(
             PER_MESSAGE_OVERHEAD + len(content.encode("utf-8")) for _role, content in messages
         )

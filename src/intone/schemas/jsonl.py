@@ -79,13 +79,14 @@ class Line:
         return not self.raw.strip()
 
 
-def read_jsonl(stream: BinaryIO, *, validate: bool = True) -> Iterator[Line]:
+def read_jsonl(stream: BinaryIO, *, validate: bool = True, first_line: int = 1) -> Iterator[Line]:
     """Yield one `Line` per physical line of a binary stream.
 
     With `validate=False` lines are parsed but not checked against the schema (pydantic is not
-    even imported); call `validate_line` on each before trusting `record` or `problems`."""
+    even imported); call `validate_line` on each before trusting `record` or `problems`.
+    `first_line` numbers a stream that starts inside a file (a BOM counts only on line 1)."""
     crlf_reported = False
-    for number, chunk in enumerate(stream, start=1):
+    for number, chunk in enumerate(stream, start=first_line):
         raw, ending = _split_ending(chunk)
         line = Line(number=number, raw=raw, ending=ending)
         if number == 1 and raw.startswith(BOM):

@@ -1,0 +1,61 @@
+"""A large file is scanned in two halves on two cores; the report equals the one-pass report."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from intone.config import Settings
+from intone.lint import engine
+from intone.lint.engine import Linter
+
+
+def _file(tmp_path: Path, seed: int) -> Path:
+    rng = random.Random(seed)
+    lines: list[bytes] = []
+    for i in range(400):
+        kind = rng.random()
+        answer = rng.choice(["Ahoy!", "Aye, the sea is grey.", " trailing ", "Fair winds, friend."]) * rng.randint(1, 4)
+        record = {"messages": [{"role": "user", "content": f"q{rng.randint(0, 60)}"},
+                               {"role": "assistant", "content": answer}]}
+        body = json.dumps(record).encode()
+        if kind < 0.05:
+            body = b'{"messages": ['  # unparseable
+        elif kind < 0.08:
+            body = b""
+        ending = b"\r\n" if rng.random() < 0.1 else b"\n"
+        lines.append(body + ending)
+    path = tmp_path / f"d{seed}.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _file(tmp_path, seed)
+    linter = Linter(Settings(cache=False))
+    monkeypatch.setenv("INTONE_NO_FORK", "1")
+    one = linter.lint_path(path)
+    monkeypatch.delenv("INTONE_NO_FORK")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    halves = engine._halves(path)
+    assert halves is not None and 1 < halves[2] < 400  # really split in the middle
+    two = linter.lint_path(path)
+    assert two.diagnostics == one.diagnostics
+    assert (two.n_lines, two.n_records) == (one.n_lines, one.n_records)
+    assert [e.line for e in two.profile.examples] == [e.line for e in one.profile.examples]
+    assert sum(d.name == "crlf-line-ending" for d in two.diagnostics) <= 1
+
+
+def test_a_failing_child_falls_back_to_scanning_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _file(tmp_path, 1)
+    linter = Linter(Settings(cache=False))
+    monkeypatch.setenv("INTONE_NO_FORK", "1")
+    one = linter.lint_path(path)
+    monkeypatch.delenv("INTONE_NO_FORK")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(engine, "_fork_scan", lambda *a, **k: None)
+    assert linter.lint_path(path).diagnostics == one.diagnostics

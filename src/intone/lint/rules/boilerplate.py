@@ -64,6 +64,14 @@ _OPENERS = [
 _PHRASE_RE = re.compile(
     r"(?<![\w'])(?:" + "|".join(p.replace("'", "'?") for p in _SELF_REFERENCE + _SERVICE) + r")(?![\w'])"
 )
+# Every phrase above holds one of these strings: an answer with none of them is not searched
+# (the search itself is a long alternation tried at every position; `in` tests are far cheaper).
+_KEYS = (
+    "an ai", "a ai", "as ai", "m ai", "a.i.", "artificial intelligence", "language model", "llm", "chatbot",
+    "assistant", "personal", "my own", "real-time", "internet", "as of my", "cutoff", "cut-off", "training data",
+    "openai", "anthropic", "deepmind", "meta ai", "mistral", "chatgpt", "gpt", "i hope th", "feel free",
+    "let me know", "hesitate", "happy to", "glad to", "delighted to", "anything else", "how can i", "how may i",
+)
 _OPENER_RE = re.compile(r"\s*(?:" + "|".join(_OPENERS) + ")")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -75,7 +83,8 @@ def stock_phrases(text: str) -> list[str]:
     opener = _OPENER_RE.match(low)
     if opener:
         spans.append((len(opener.group()) - len(opener.group().lstrip()), opener.end()))
-    spans += [m.span() for m in _PHRASE_RE.finditer(low)]
+    if any(key in low for key in _KEYS):
+        spans += [m.span() for m in _PHRASE_RE.finditer(low)]
     return [text[a:b] for a, b in spans]
 
 

@@ -70,33 +70,42 @@ def _mask_code(text: str) -> str:
 
 
 def leaks(role: str, text: str) -> list[tuple[str, str]]:
-    """(what was found, the text to point at) for each kind of markup in one message's content."""
+    """(what was found, the text to point at) for each kind of markup in one message's content.
+
+    Each check first asks a cheap string question (is there a "<" at all, does the text end in
+    "#"), so that clean text, nearly all of it, costs a few `in` tests."""
     found: list[tuple[str, str]] = []
-    for token in dict.fromkeys(_TOKEN_RE.findall(text)):
-        found.append((f'template token "{token}"', token))
+    if "<" in text or "[" in text:
+        for token in dict.fromkeys(_TOKEN_RE.findall(text)):
+            found.append((f'template token "{token}"', token))
     stripped = text.strip()
     if stripped.startswith("<s>") and "</s>" not in text:
         found.append(('start token "<s>"', "<s>"))
     if stripped.endswith("</s>") and "<s>" not in text:
         found.append(('end token "</s>"', "</s>"))
-    prose = _mask_code(text)
-    for header in dict.fromkeys(_ALPACA_RE.findall(prose)):
-        found.append((f'Alpaca header "### {header}:"', f"{header}:"))
+    fenced = "```" in text or "~~~" in text
+    prose = _mask_code(text) if fenced else text
+    if "###" in prose:
+        for header in dict.fromkeys(_ALPACA_RE.findall(prose)):
+            found.append((f'Alpaca header "### {header}:"', f"{header}:"))
     if stripped.startswith(_ALPACA_PREAMBLE):
         found.append(("the Alpaca preamble", _ALPACA_PREAMBLE))
-    found += _role_labels(role, prose)
-    if _SEPARATOR in text.rstrip():
+    if ":" in prose:
+        found += _role_labels(role, prose)
+    tail = text.rstrip()
+    if _SEPARATOR in tail:
         found.append(('prompt/completion separator "\\n\\n###\\n\\n"', "\n\n###\n\n"))
-    if _TRAILING_HASHES.search(text):
-        if re.search(r"\n[ \t]*\n[ \t]*###[ \t]*\n\s*\Z", text):
+    if tail.endswith("###") and _TRAILING_HASHES.search(tail[-8:]):
+        if re.search(r"\n[ \t]*\n[ \t]*###[ \t]*\n\s*\Z", text[-64:]):
             found.append(('the prompt/completion separator "\\n\\n###\\n\\n" at the end', "###"))
         else:
             found.append(('a trailing "###" separator', "###"))
-    elif role == "user" and _TRAILING_ARROW.search(text):
+    elif role == "user" and tail.endswith("->") and _TRAILING_ARROW.search(text[-64:]):
         found.append(('a trailing "->" separator', "->"))
-    end = _TRAILING_END.search(text)
-    if end and (end.group(1) or "").lower() not in _NOT_BEFORE_END:
-        found.append(('a trailing " END" stop word', " END"))
+    if tail.endswith("END"):
+        end = _TRAILING_END.search(tail[-256:]) if len(tail) > 256 else _TRAILING_END.search(tail)
+        if end and (end.group(1) or "").lower() not in _NOT_BEFORE_END:
+            found.append(('a trailing " END" stop word', " END"))
     return found
 
 

@@ -16,6 +16,7 @@ Format of a case file::
         options: {min-cv: 0.2}               # rule options
         eval_lines: [...] / eval_file: ...   # for cross rules: the eval side
         expect: [null]
+        severities: [info]                   # optional: the findings' severities, sorted
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def _materialize(case: dict[str, Any], prefix: str, tmp_path: Path) -> Path:
 
 
 def run_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> list[int | None]:
+    return [d.line for d in case_findings(rule_name, case, tmp_path)]
+
+
+def case_findings(rule_name: str, case: dict[str, Any], tmp_path: Path) -> list:
+    """The rule's findings on a case, sorted by line (dataset-level first)."""
     settings = Settings(select=[rule_name], cache=False)
     if case.get("options"):
         settings.rules = {rule_name: case["options"]}
@@ -76,15 +82,18 @@ def run_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> list[int |
     if "eval_lines" in case or "eval_file" in case or "eval_raw" in case:
         result = linter.lint_with_eval(result, _materialize(case, "eval_", tmp_path))
     return sorted(
-        (d.line for d in result.diagnostics if d.name == rule_name),
-        key=lambda n: -1 if n is None else n,
+        (d for d in result.diagnostics if d.name == rule_name),
+        key=lambda d: -1 if d.line is None else d.line,
     )
 
 
 @pytest.mark.parametrize(("rule_name", "case"), ALL_CASES, ids=[c["_id"] for _, c in ALL_CASES])
 def test_rule_case(rule_name: str, case: dict[str, Any], tmp_path: Path) -> None:
     expected = sorted(case["expect"], key=lambda n: -1 if n is None else n)
-    assert run_case(rule_name, case, tmp_path) == expected
+    found = case_findings(rule_name, case, tmp_path)
+    assert [d.line for d in found] == expected
+    if "severities" in case:
+        assert sorted(d.severity for d in found) == sorted(case["severities"])
 
 
 def test_every_rule_has_failing_and_passing_cases() -> None:

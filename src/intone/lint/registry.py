@@ -111,14 +111,17 @@ class Rule:
         fix: str | None = None,
         related: Iterable[int] = (),
         details: Iterable[str] = (),
+        severity: Severity | None = None,
     ) -> Diagnostic:
+        """A finding of this rule; `severity` lowers (or raises) the rule's default for one
+        finding whose evidence says it matters less (e.g. a length that follows the task)."""
         return Diagnostic(
             path=path,
             line=line,
             column=column,
             code=self.code,
             name=self.name,
-            severity=self.severity,
+            severity=severity or self.severity,
             message=message,
             fix=fix if fix is not None else self.fix_hint,
             related=tuple(related),

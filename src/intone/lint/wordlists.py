@@ -133,3 +133,47 @@ PROMPT_STOPWORDS = NGRAM_STOPWORDS | frozenset(
     w.replace("'", "")
     for w in ["what's", "how's", "where's", "who's", "why's", "which", "who", "where", "please", "i'm"]
 )
+
+# Contractions in the words of `intone.lint.text` (apostrophes dropped), spelled out, so that an
+# answer opening "I am ..." is seen to mirror a prompt opening "I'm ...". Only forms that are
+# not also ordinary words ("well", "were", "ill" and "its" are left alone).
+CONTRACTIONS: dict[str, tuple[str, ...]] = {
+    "im": ("i", "am"),
+    "ive": ("i", "have"),
+    "youre": ("you", "are"),
+    "youve": ("you", "have"),
+    "youll": ("you", "will"),
+    "theyre": ("they", "are"),
+    "theyve": ("they", "have"),
+    "theyll": ("they", "will"),
+    "hes": ("he", "is"),
+    "shes": ("she", "is"),
+    "itll": ("it", "will"),
+    "thats": ("that", "is"),
+    "theres": ("there", "is"),
+    "whats": ("what", "is"),
+    "lets": ("let", "us"),
+    "dont": ("do", "not"),
+    "doesnt": ("does", "not"),
+    "didnt": ("did", "not"),
+    "cant": ("can", "not"),
+    "cannot": ("can", "not"),
+    "wont": ("will", "not"),
+    "isnt": ("is", "not"),
+    "arent": ("are", "not"),
+    "wasnt": ("was", "not"),
+    "werent": ("were", "not"),
+    "havent": ("have", "not"),
+    "hasnt": ("has", "not"),
+    "wouldnt": ("would", "not"),
+    "couldnt": ("could", "not"),
+    "shouldnt": ("should", "not"),
+}
+
+
+def expand_contractions(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """`words` with each contraction in CONTRACTIONS spelled out."""
+    out: list[str] = []
+    for w in words:
+        out.extend(CONTRACTIONS.get(w, (w,)))
+    return tuple(out)

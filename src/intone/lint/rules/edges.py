@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
 from intone.lint.text import line_list, percent
-from intone.lint.wordlists import EDGE_STOPWORDS
+from intone.lint.text import words as split_words
+from intone.lint.wordlists import EDGE_STOPWORDS, expand_contractions
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
@@ -27,22 +28,34 @@ class _RepeatedEdge(DatasetRule):
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        positions, edges = profile.edges()
+        sampled, all_edges = profile.edges()
         answers = profile.answers()
-        total = sum(1 for e in edges if e[self.end])
+        original = profile.answer_original()
+        # Distinct answers only: an answer pasted 20 times is one habit, not 20.
+        keep = [k for k, p in enumerate(sampled) if original[p] == p and all_edges[k][self.end]]
+        positions = [sampled[k] for k in keep]
+        edges = [all_edges[k][self.end] for k in keep]
+        total = len(edges)
         if total < self.opt["min-answers"]:
             return
-        sample = "" if len(positions) == len(answers) else f" (sample of {len(positions)})"
+        copies = len(answers) - len(profile.distinct_answers())
+        sample = f" (sample of {len(sampled)})" if len(sampled) != len(answers) else ""
+        distinct = " distinct" if copies else ""
+        prompts = self._prompt_openings(profile, positions) if self.end == 0 else None
         counts: Counter[tuple[str, ...]] = Counter()
-        for edge in edges:
-            words = edge[self.end]
+        mirrored: Counter[tuple[str, ...]] = Counter()
+        for k, words in enumerate(edges):
             for n in range(1, min(3, len(words)) + 1):
                 gram = words[:n] if self.end == 0 else words[-n:]
                 if n == 1 and gram[0] in EDGE_STOPWORDS:
                     continue
                 counts[gram] += 1
+                if prompts is not None and _mirrors(gram, prompts[k]):
+                    mirrored[gram] += 1
         limit = max(self.opt["max-share"] * total, self.opt["min-count"] - 1)
-        over = {g: c for g, c in counts.items() if c > limit}
+        # An opener that repeats the prompt's own opening ("I'm going home." -> "I am ...") is the
+        # rewrite of the prompt, not a habit of the voice: only the other answers count.
+        over = {g: c - mirrored[g] for g, c in counts.items() if c - mirrored[g] > limit}
         # Report the longest phrases only: "hmm let me" hides "hmm" when they cover the same answers.
         reported = []
         for gram in sorted(over, key=lambda g: (-len(g), -over[g])):
@@ -51,22 +64,76 @@ class _RepeatedEdge(DatasetRule):
             ):
                 continue
             reported.append(gram)
+        verb = "opens" if self.end == 0 else "closes"
         for gram in sorted(reported, key=lambda g: -over[g]):
-            lines = [
-                answers[positions[i]][0]
-                for i, e in enumerate(edges)
-                if (e[self.end][: len(gram)] if self.end == 0 else e[self.end][-len(gram) :]) == gram
-            ]
-            lines = sorted(set(lines))
+            hits = [k for k, e in enumerate(edges) if (e[: len(gram)] if self.end == 0 else e[-len(gram) :]) == gram]
+            lines = sorted({answers[positions[k]][0] for k in hits})
             phrase = " ".join(gram)
-            verb = "opens" if self.end == 0 else "closes"
-            yield self.diagnostic(
-                ctx.path,
-                None,
-                f"'{phrase}' {verb} {over[gram]} of {total} answers{sample} ({percent(over[gram] / total)}, flag > "
-                f"{percent(self.opt['max-share'])}); lines {line_list(lines)}",
-                related=lines[:50],
+            share = over[gram] / total
+            mirror_note = ""
+            if mirrored[gram]:
+                mirror_note = f", not counting {mirrored[gram]} that repeat their prompt's opening"
+            message = (
+                f"'{phrase}' {verb} {over[gram]} of {total}{distinct} answers{sample}{mirror_note} "
+                f"({percent(share)}, flag > {percent(self.opt['max-share'])}); lines {line_list(lines)}"
             )
+            severity = None
+            fix = None
+            if self.end == 0 and len(gram) == 1:
+                woven = _woven_in(gram[0], [answers[positions[k]][1] for k in hits], [edges[k] for k in hits])
+                if woven is not None:
+                    # "Use `requests` ..." / "Use guard clauses ...": the first word of varied
+                    # sentences, not a phrase set off before the answer ("Hmm, ...", "Sure! ...").
+                    severity = "info"
+                    message += (
+                        f"; it starts the sentence itself (followed by punctuation in {percent(woven[0])} of them, "
+                        f"the next word varies: most common '{woven[1]}' in {percent(woven[2])}), so it is a "
+                        "way of answering (e.g. an instruction) rather than a stock phrase"
+                    )
+                    fix = "If the persona should not always answer this way, vary how some answers start."
+            yield self.diagnostic(ctx.path, None, message, related=lines[:50], severity=severity, fix=fix)
+
+    @staticmethod
+    def _prompt_openings(profile: DatasetProfile, positions: list[int]) -> list[tuple[str, ...]]:
+        """The first words (contractions spelled out) of the prompt each answer replies to."""
+        prompts = profile.answer_prompts()
+        return [expand_contractions(split_words(prompts[p])[:4]) for p in positions]
+
+
+def _mirrors(gram: tuple[str, ...], prompt_opening: tuple[str, ...]) -> bool:
+    """The answer's opener is its prompt's own opening, contractions spelled out."""
+    spelled = expand_contractions(gram)
+    return len(prompt_opening) >= len(spelled) and prompt_opening[: len(spelled)] == spelled
+
+
+_SET_OFF = frozenset(",.!?:;\u2014\u2013-\u2026)")
+WOVEN_MAX_SET_OFF = 0.2
+"""A one-word opener followed by punctuation in more answers than this is set off ("Hmm, ...")."""
+WOVEN_MAX_NEXT = 0.5
+"""... or one followed by the same word in more answers than this is a phrase ("Great question")."""
+
+
+def _woven_in(word: str, texts: list[str], edges: list[tuple[str, ...]]) -> tuple[float, str, float] | None:
+    """(share set off by punctuation, most common next word, its share) when a one-word opener
+    begins the sentence itself, with varied continuations; None when it is set off or fixed."""
+    set_off = 0
+    for text in texts:
+        rest = text.lstrip()
+        # Skip the word itself (its letters, apostrophes and markup such as ** or `), then look
+        # at the first character after it.
+        i = 0
+        while i < len(rest) and (rest[i].isalnum() or rest[i] in "'\u2019*_`"):
+            i += 1
+        if i < len(rest) and rest[i] in _SET_OFF:
+            set_off += 1
+    nexts = Counter(e[1] for e in edges if len(e) > 1)
+    if not nexts:
+        return None
+    top, top_count = nexts.most_common(1)[0]
+    off_share, top_share = set_off / len(texts), top_count / len(edges)
+    if off_share > WOVEN_MAX_SET_OFF or top_share > WOVEN_MAX_NEXT:
+        return None
+    return off_share, top, top_share
 
 
 def _contains(longer: tuple[str, ...], shorter: tuple[str, ...], end: int) -> bool:
@@ -78,9 +145,15 @@ def _contains(longer: tuple[str, ...], shorter: tuple[str, ...], end: int) -> bo
 class RepeatedOpener(_RepeatedEdge):
     """
     ## What it does
-    Counts the first one, two and three words of every answer (case and punctuation ignored)
-    and reports a phrase that opens more than `max-share` of the answers. One-word openers that
-    are plain grammar ("I", "The", "It") are not counted. Files with more than 5,000 answers are
+    Counts the first one, two and three words of every distinct answer (exact copies are
+    counted once; case and punctuation ignored) and reports a phrase that opens more than
+    `max-share` of them. One-word openers that are plain grammar ("I", "The", "It") are not
+    counted, nor is an opener that repeats the opening of its own prompt (contractions spelled
+    out: "I'm going home." -> "I am transitioning ..." is a rewrite keeping its subject, not a
+    habit of the voice). A one-word opener that starts the sentence itself, never set off by
+    punctuation and followed by varied words ("Use `requests` ...", "Use guard clauses ..."), is
+    a way of answering such as an instruction, and is reported as info; a filler set off before
+    the answer ("Hmm, ...", "Sure! ...") stays a warning. Files with more than 5,000 answers are
     judged on an evenly spaced sample of 5,000.
 
     ## Why is this bad?
@@ -110,8 +183,9 @@ class RepeatedOpener(_RepeatedEdge):
 class RepeatedCloser(_RepeatedEdge):
     """
     ## What it does
-    Counts the last one, two and three words of every answer (case and punctuation ignored)
-    and reports a phrase that closes more than `max-share` of the answers. One-word closers
+    Counts the last one, two and three words of every distinct answer (exact copies are
+    counted once; case and punctuation ignored) and reports a phrase that closes more than
+    `max-share` of them. One-word closers
     that are plain grammar ("you", "it") are not counted. Files with more than 5,000 answers are
     judged on an evenly spaced sample of 5,000.
 

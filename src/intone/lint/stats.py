@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from intone.lint.text import edge_words, word_count
 
 if TYPE_CHECKING:
-    from intone.lint.style import AnswerStyle
+    from intone.lint.style import StyleSample
     from intone.lint.tokens import TokenCounter
     from intone.schemas.jsonl import Line
 
@@ -192,18 +192,14 @@ class DatasetProfile:
 
         return self._cached(("edges", limit), compute)
 
-    def styles(self, limit: int = STYLE_SAMPLE) -> tuple[list[int], list[AnswerStyle], list[float]]:
-        """(answer positions, stylometric features, dataset function-word profile)."""
+    def styles(self, limit: int = STYLE_SAMPLE) -> StyleSample:
+        """Voice features of the distinct answers among at most `limit` evenly spaced ones."""
 
         def compute():
-            from intone.lint.style import answer_style, fill_function_distance, function_profile
+            from intone.lint.style import style_sample
 
             answers = self.answers()
-            positions = evenly_spaced(len(answers), limit)
-            styles = [answer_style(answers[i][1]) for i in positions]
-            profile = function_profile(styles)
-            fill_function_distance(styles, profile)
-            return positions, styles, profile
+            return style_sample(answers, evenly_spaced(len(answers), limit))
 
         return self._cached(("styles", limit), compute)
 

@@ -1,8 +1,12 @@
-"""Interpretable stylometric features of one answer, and robust (median/MAD) comparison.
+"""Voice features of one answer, measured on its prose, and robust (median/MAD) comparison.
 
-Every feature is something a person can check by reading the answer: words per sentence,
-exclamations per 100 words, contractions, pronoun person, markdown, stock assistant phrases.
-No model is involved. `style-drift` and `intone stats` read these through the dataset profile.
+Voice is what survives a change of topic: how long the sentences are, the punctuation, the
+contractions, which grammatical person speaks, the mix of function words, shouting, emoji and
+stock assistant phrases. Content is masked first (code, commands, URLs, e-mail addresses, file
+paths, identifiers, numbers, acronyms, list and heading markers), so an answer about TCP and
+UDP, or one that gives a cURL example and numbered setup steps, is judged on the sentences
+around them. Every feature is something a person can check by reading the answer; no model is
+involved. `style-drift` and `intone stats` read these through the dataset profile.
 """
 
 from __future__ import annotations
@@ -12,68 +16,107 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-# Words that carry grammar rather than content; their mix is a classic authorship signal.
-FUNCTION_WORDS = [
-    "the",
-    "a",
-    "an",
-    "and",
-    "but",
-    "or",
-    "so",
-    "of",
-    "to",
-    "in",
-    "on",
-    "at",
-    "for",
-    "with",
-    "as",
-    "by",
-    "from",
-    "about",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "it",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "here",
-    "i",
-    "me",
-    "my",
-    "we",
-    "our",
-    "you",
-    "your",
-    "he",
-    "she",
-    "they",
-    "them",
-    "his",
-    "her",
-    "their",
-    "not",
-    "no",
-    "very",
-    "just",
-    "really",
-    "quite",
-    "which",
-    "who",
-    "what",
-    "when",
-    "if",
-    "then",
-    "because",
-]
+from intone.lint.stats import normalize_ws
+from intone.lint.text import quantile
+
+# ---------------------------------------------------------------------------- masking
+
+# Tools whose name at the start of a line, with no sentence punctuation at its end, makes the
+# line a command. Words that are also ordinary English verbs (make, go, cat, touch) are left out.
+_CLI_TOOLS = (
+    "npm|npx|yarn|pnpm|pip|pip3|pipx|poetry|conda|uv|git|curl|wget|docker|docker-compose|kubectl|"
+    "helm|sudo|apt|apt-get|brew|mkdir|cd|ls|chmod|chown|rm|cp|mv|python|python3|node|deno|bun|"
+    "cargo|rustup|gcc|javac|mvn|gradle|ssh|scp|tar|unzip|grep|systemctl|terraform|aws|gcloud|az"
+)
+_FENCE = re.compile(r"(```|~~~)[\s\S]*?(?:\1|\Z)")
+_LINE_MASK = re.compile(
+    r"^(?:"
+    r"[ \t]*[$#>][ \t]+(?=\S)(?:" + _CLI_TOOLS + r")\b.*"  # $ npm install
+    r"|[ \t]*\$[ \t]+\S.*"  # $ anything
+    r"|[ \t]*(?:" + _CLI_TOOLS + r")(?![\w'’-])(?:[ \t][^\n]*)?[^\s.!?,;:][ \t]*"  # npm init --yes
+    r"|[ \t]*(?:" + _CLI_TOOLS + r")[ \t]*"  # a bare tool name on its own line
+    r"|(?:\t| {4,})(?![ \t]*(?:[-*+•]|\d+[.)])[ \t]).*"  # indented code, not a nested list item
+    r"|[ \t]*\|.*\|[ \t]*"  # a table row
+    # Code pasted without a fence: a line that starts or ends the way code does.
+    r"|[ \t]*(?://|/\*|\*/|#!|#include|[{}\[\]]|\)[;,.]?$|\.\w+\(|</?[A-Za-z]|@\w+\b).*"
+    r"|[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
+    r"static|package|using|namespace|elif|except|finally|console\.\w+|print|fetch|require)\b[^\n]*"
+    r"[^\s.!?][ \t]*"
+    r"|[^\n]*(?:[;{}]|=>|\w\([^\n]*\)[;,:]?)[ \t]*(?://[^\n]*)?"
+    r"|[ \t]*\w+(?:\.\w+)*[ \t]*[-+*/]?=[ \t]*\S.*"  # x = 5
+    r")$",
+    re.MULTILINE,
+)
+# Inline content, each pattern with a cheap test that skips it for plain prose.
+_INLINE: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(hint), re.compile(pattern))
+    for hint, pattern in (
+        (r"`", r"`[^`\n]*`"),  # inline code
+        (r"<", r"<[/!]?[A-Za-z][^<>\n]*>"),  # HTML/XML tags
+        (r"://|www\.", r"(?:https?|ftp)://\S+|\bwww\.\S+"),  # URLs
+        (r"@", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail addresses
+        (
+            r"[/\\]",
+            (
+                r"[A-Za-z]:\\\S*"  # C:\x
+                r"|(?<![\w/])~?/[\w.-]+(?:/[\w.-]*)*"  # /usr/bin, ~/x
+                r"|(?<![\w/])\.{1,2}/[\w./-]+"  # ./x, ../x
+                r"|[\w-]+(?:/[\w.-]+)+\.[A-Za-z]\w*"  # a/b/c.py
+                r"|[\w-]+(?:/[\w.-]+){2,}"
+            ),  # a/b/c
+        ),
+        (r"_", r"\w*_\w*"),  # snake_case identifiers, YOUR_API_KEY
+        (r"[a-z][A-Z]", r"\b[a-z]+[A-Z]\w*"),  # camelCase, dApp
+        (r"\w\.\w|\w\(\)", r"\b[A-Za-z]\w+(?:\.\w+)+(?:\(\))?|\b\w+\(\)"),  # Node.js, res.json(), calls()
+        (r"\d", r"\w*\d\w*(?:[.,:/-]\d\w*)*"),  # numbers and tokens with digits: 3.5, 1,000, v2, 10px
+    )
+)
+# A list of three or more names or single words ("Ethereum, Polygon, Solana, and Astar";
+# "reliable, ordered, slow") is content: its commas say what the answer covers, not how its
+# writer punctuates.
+_NAME_LIST = re.compile(
+    r"(?<![\w'’])(?:(?:[A-Z][\w'’-]*[ \t][A-Z][\w'’-]*|[\w'’-]+),[ \t]+){2,}"
+    r"(?:(?:and|or)[ \t]+)?[\w'’-]+"
+)
+_MARKERS = re.compile(r"^[ \t]*(?:[-*+•]|\d+[.)]|#{1,6}|>)[ \t]+|\*\*|__", re.MULTILINE)
+
+
+def mask_content(text: str) -> str:
+    """The answer's prose: code, commands, URLs, paths, identifiers and numbers taken out, and
+    list, heading and bold markers removed. Block masks leave a paragraph break, so the text on
+    either side stays in separate sentences. Acronyms are handled by `answer_style`, which needs
+    the surrounding words to tell an acronym from shouting."""
+    if "```" in text or "~~~" in text:
+        text = _FENCE.sub("\n\n", text)
+    text = _LINE_MASK.sub("", text)
+    text = _MARKERS.sub("", text)
+    for hint, pattern in _INLINE:
+        if hint.search(text):
+            text = pattern.sub(" ", text)
+    if "," in text:
+        text = _NAME_LIST.sub(" ", text)
+    return text
+
+
+# ---------------------------------------------------------------------------- word lists
+
+# Function words carry grammar rather than content; their mix is a classic authorship signal
+# (Burrows' delta). Pronouns are left out: pronoun person is its own feature family.
+_FUNCTION_TEXT = (
+    "the a an and but or so of to in on at for with as by from about into over after before than "
+    "is are was were be been being am have has had do does did will would can could should may "
+    "might must it its this that these those there here not no very just really quite which who "
+    "what when where why how if then because while all some any each every more most such only "
+    "also too up out off now well still even"
+)
+FUNCTION_WORDS: tuple[str, ...] = tuple(_FUNCTION_TEXT.split())
 _FUNCTION_INDEX = {w: i for i, w in enumerate(FUNCTION_WORDS)}
+FUNCTION_TOP = 40
+"""Burrows' delta is taken over the dataset's most frequent function words, at most this many..."""
+FUNCTION_MIN_RATE = 0.003
+"""...each used at least this often (3 in 1,000 words): rarer ones are noise in a short answer."""
+FUNCTION_Z_CAP = 4.0
+
 _FIRST = frozenset(
     [
         "i",
@@ -92,9 +135,63 @@ _FIRST = frozenset(
         "i'll",
         "we're",
         "we've",
+        "we'd",
+        "we'll",
     ]
 )
-_SECOND = frozenset(["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll"])
+_SECOND = frozenset(
+    ["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll", "y'all", "ya"]
+)
+_THIRD = frozenset(
+    [
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "he's",
+        "she's",
+        "they're",
+        "they've",
+        "they'd",
+        "they'll",
+        "he'd",
+        "she'd",
+        "he'll",
+        "she'll",
+    ]
+)
+_CONTRACTION_SUFFIX = ("n't", "'re", "'ve", "'ll", "'d", "'m")
+# "'s" is a contraction only after these ("it's"); after a noun it is usually a possessive.
+_S_CONTRACTS = frozenset(
+    [
+        "it",
+        "that",
+        "what",
+        "there",
+        "here",
+        "he",
+        "she",
+        "who",
+        "let",
+        "where",
+        "how",
+        "everything",
+        "nothing",
+        "something",
+        "someone",
+        "everyone",
+        "one",
+    ]
+)
 
 # Generic-assistant tells: a persona that starts saying these has lost its voice.
 STOCK_PHRASES = (
@@ -115,23 +212,52 @@ STOCK_PHRASES = (
     "additionally",
     "furthermore",
     "overall,",
+    # Corporate register: a persona that talks like a service desk has lost its voice too.
+    "in order to",
+    "please note",
+    "please be assured",
+    "rest assured",
+    "do not hesitate",
+    "don't hesitate",
+    "should you require",
+    "we recommend",
+    "it is recommended",
+    "it is advisable",
+    "it is essential",
+    "we understand that",
+    "we are pleased",
+    "would be pleased to",
+    "at your earliest convenience",
+    "for further information",
+    "for more information",
 )
 _STOCK_RE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(p) for p in STOCK_PHRASES) + r")(?![\w'])")
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]’”]*(?=\s|$)|\n\s*\n?")
-_LIST_LINE = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+\S", re.MULTILINE)
-_MD_OTHER = re.compile(r"^\s*#{1,6}\s|\*\*[^*\n]+\*\*|__[^_\n]+__|`[^`\n]+`", re.MULTILINE)
-_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_CAPS = re.compile(r"(?<![^\W\d_])[^\W\d_a-z]{2,}(?![^\W\d_])")
-_ENDS_SENTENCE = re.compile(r"[.!?…]\W*$")
-# Cheap pre-check: every stock phrase starts with one of these letters pairs' words.
 _STOCK_HINT = re.compile("|".join(sorted({re.escape(p.split()[0]) for p in STOCK_PHRASES})))
-_DASHES = re.compile(r"—|–|--|\.\.\.|…")
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# All-caps tokens (and the one-letter "I"/"A", which may sit inside a shouted phrase).
+_CAPS_TOKEN = re.compile(r"(?<![\w'’])(?:[A-Z][A-Z'’]*[A-Z]s?|[IA])(?![\w'’])")
+_CAPS_HINT = re.compile(r"[A-Z][A-Z]")
+_SENTENCE_SPLIT = re.compile(r"[.!?…]+[\"')\]’”]*(?=\s|$)|\n")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_DASHES = re.compile(r"—|–|(?<=\s)-(?=\s)|--|\.\.\.|…")
+# A colon that ends its line introduces a block or a list (content); one inside a line is voice.
+_SEMICOLONS = re.compile(r";|:(?![ \t]*(?:\n|$))")
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
+SHOUT_RUN = 3
+"""All-caps words in a row that make a shouted phrase rather than a list of acronyms."""
+SHOUT_WORD = 6
+"""An all-caps word at least this long is shouting; a shorter one alone is an acronym."""
+
+
+# ---------------------------------------------------------------------------- features
 
 
 @dataclass(frozen=True)
 class Feature:
-    """One stylometric feature: how to name it in a message and its smallest meaningful spread."""
+    """One voice feature: how to name it in a message, its smallest meaningful spread, and the
+    family of habits it belongs to (an answer must differ in several families, so one habit
+    measured twice counts once)."""
 
     key: str
     label: str
@@ -140,86 +266,225 @@ class Feature:
     floor: float
     """Lower bound on the robust scale, so near-constant features don't turn tiny wobbles into
     big deviations."""
+    family: str
 
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("sentence_words", "sentences", "mean", 3.0),
-    Feature("exclamations", "exclamations", "rate", 1.2),
-    Feature("questions", "questions", "rate", 1.2),
-    Feature("commas", "commas", "rate", 2.0),
-    Feature("dashes", "dashes/ellipses", "rate", 1.0),
-    Feature("colons", "colons/semicolons", "rate", 0.8),
-    Feature("caps", "CAPS words", "rate", 1.0),
-    Feature("contractions", "contractions", "rate", 2.0),
-    Feature("first_person", "I/me/my", "rate", 2.0),
-    Feature("second_person", "you/your", "rate", 2.0),
-    Feature("function_distance", "function-word profile", "mean", 0.06),
-    Feature("word_letters", "letters per word", "mean", 0.35),
-    Feature("type_token", "type-token ratio", "mean", 0.08),
-    Feature("markdown", "markdown", "flag", 0.3),
-    Feature("emoji", "emoji", "rate", 1.0),
-    Feature("stock_phrases", "stock assistant phrases", "flag", 0.3),
+    Feature("sentence_words", "words per sentence", "mean", 3.0, "sentence length"),
+    Feature("commas", "commas", "rate", 2.0, "commas"),
+    Feature("exclamations", "exclamations", "rate", 1.2, "exclamations"),
+    Feature("questions", "questions", "rate", 1.2, "questions"),
+    Feature("dashes", "dashes/ellipses", "rate", 1.0, "dashes"),
+    Feature("semicolons", "semicolons/colons", "rate", 0.8, "semicolons"),
+    Feature("shouting", "all-caps words", "rate", 1.0, "casing"),
+    Feature("contractions", "contractions", "rate", 2.0, "contractions"),
+    Feature("first_person", "first-person", "rate", 2.0, "pronoun person"),
+    Feature("second_person", "second-person", "rate", 2.0, "pronoun person"),
+    Feature("third_person", "third-person", "rate", 2.5, "pronoun person"),
+    Feature("function_words", "function-word delta", "mean", 0.12, "function words"),
+    Feature("word_letters", "letters per word", "mean", 0.35, "word length"),
+    Feature("emoji", "emoji", "rate", 1.0, "emoji"),
+    Feature("stock_phrases", "stock assistant phrases", "flag", 0.3, "stock phrases"),
 )
 FEATURE_KEYS = tuple(f.key for f in FEATURES)
-TTR_WINDOW = 50
+FAMILIES = tuple(dict.fromkeys(f.family for f in FEATURES))
 
 
 @dataclass(slots=True)
 class AnswerStyle:
-    """Raw features of one answer plus what the messages quote."""
+    """Raw features of one answer's prose plus what the messages quote."""
 
     words: int
+    """Words of prose, after masking."""
     values: dict[str, float]
     function_counts: list[int]
     stock: tuple[str, ...]
-    list_lines: int
-    md_other: int
 
 
 def answer_style(text: str) -> AnswerStyle:
-    """Features of one answer. Rates are per 100 words; `function_distance` is filled later."""
-    low = text.lower().replace("’", "'")
-    lower = _WORD.findall(low)
-    n = len(lower)
+    """Features of one answer. Rates are per 100 words of prose; `function_words` is filled in
+    by a `FunctionWords` model fitted on the dataset."""
+    prose = mask_content(text)
+    low = prose.lower().replace("’", "'")  # before acronyms go: "As an AI" is a stock phrase
+    stock = tuple(dict.fromkeys(_STOCK_RE.findall(low))) if _STOCK_HINT.search(low) else ()
+    shouted = 0
+    if _CAPS_HINT.search(prose):
+        prose, shouted = _drop_acronyms(prose)
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(prose)]
+    n = len(words)
     per100 = 100.0 / n if n else 0.0
-    counts = Counter(lower)
-    sentences = max(1, len(_SENTENCE_END.findall(text.strip())) + (0 if _ENDS_SENTENCE.search(text) else 1))
+    sentences = sum(1 for s in _SENTENCE_SPLIT.split(prose) if _HAS_LETTER.search(s)) or 1
     function_counts = [0] * len(FUNCTION_WORDS)
-    contractions = first = second = 0
-    for word, c in counts.items():
+    contractions = first = second = third = 0
+    for word, c in Counter(words).items():
         i = _FUNCTION_INDEX.get(word)
         if i is not None:
             function_counts[i] = c
-        if "'" in word:
-            contractions += c
-        if word in _FIRST:
+        elif word in _FIRST:
             first += c
         elif word in _SECOND:
             second += c
-    caps = len(_CAPS.findall(text))
-    window = lower[:TTR_WINDOW]
-    stock = tuple(dict.fromkeys(_STOCK_RE.findall(low))) if _STOCK_HINT.search(low) else ()
-    list_lines = len(_LIST_LINE.findall(text))
-    md_other = len(_MD_OTHER.findall(text))
+        elif word in _THIRD:
+            third += c
+        if "'" in word and (
+            word.endswith(_CONTRACTION_SUFFIX) or (word.endswith("'s") and word[:-2] in _S_CONTRACTS)
+        ):
+            contractions += c
     values = {
         "sentence_words": n / sentences,
-        "exclamations": text.count("!") * per100,
-        "questions": text.count("?") * per100,
-        "commas": text.count(",") * per100,
-        "dashes": len(_DASHES.findall(text)) * per100,
-        "colons": (text.count(":") + text.count(";")) * per100,
-        "caps": caps * per100,
+        "commas": prose.count(",") * per100,
+        "exclamations": prose.count("!") * per100,
+        "questions": prose.count("?") * per100,
+        "dashes": len(_DASHES.findall(prose)) * per100,
+        "semicolons": len(_SEMICOLONS.findall(prose)) * per100,
+        "shouting": shouted * per100,
         "contractions": contractions * per100,
         "first_person": first * per100,
         "second_person": second * per100,
-        "function_distance": 0.0,
-        "word_letters": (sum(map(len, lower)) / n) if n else 0.0,
-        "type_token": (len(set(window)) / len(window)) if window else 0.0,
-        "markdown": 1.0 if (list_lines >= 2 or md_other) else 0.0,
-        "emoji": len(_EMOJI.findall(text)) * per100,
+        "third_person": third * per100,
+        "function_words": 0.0,
+        "word_letters": sum(len(w) - w.count("'") for w in words) / n if n else 0.0,
+        "emoji": len(_EMOJI.findall(prose)) * per100,
         "stock_phrases": float(len(stock)),
     }
-    return AnswerStyle(n, values, function_counts, stock, list_lines, md_other)
+    return AnswerStyle(n, values, function_counts, stock)
+
+
+def _drop_acronyms(prose: str) -> tuple[str, int]:
+    """(prose without its acronyms, shouted words). A run of SHOUT_RUN or more all-caps words
+    separated by spaces is a shouted phrase, and so is a lone all-caps word of SHOUT_WORD or
+    more letters; any other all-caps word of two or more letters (TCP, HTTP, JSON, APIs) is an
+    acronym, and is taken out like any other name."""
+    tokens = list(_CAPS_TOKEN.finditer(prose))
+    runs: list[list[re.Match[str]]] = []
+    for m in tokens:
+        if runs and not prose[runs[-1][-1].end() : m.start()].strip(" \t"):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    shouted = 0
+    drop: list[tuple[int, int]] = []
+    for run in runs:
+        long_run = len(run) >= SHOUT_RUN
+        for m in run:
+            letters = len(m.group()) - (1 if m.group().endswith("s") else 0)
+            if letters < 2:
+                continue
+            if long_run or letters >= SHOUT_WORD:
+                shouted += 1
+            else:
+                drop.append(m.span())
+    if not drop:
+        return prose, shouted
+    parts, last = [], 0
+    for start, end in drop:
+        parts.append(prose[last:start])
+        last = end
+    parts.append(prose[last:])
+    return " ".join(parts), shouted
+
+
+# ---------------------------------------------------------------------------- the sample
+
+
+@dataclass
+class StyleSample:
+    """Style features of the distinct answers in the profile's style sample."""
+
+    positions: list[int]
+    """Answer positions (into `DatasetProfile.answers()`), the first of each distinct answer."""
+    styles: list[AnswerStyle]
+    keys: list[str]
+    """Each answer's whitespace-normalised text: exact copies share it."""
+    copies: list[int]
+    """How many answers in the sample share each one's text (1 = no copy)."""
+
+
+def style_sample(answers: list[tuple[int, str]], positions: list[int]) -> StyleSample:
+    """Features of the distinct answers among `positions`: an answer copied verbatim (up to
+    whitespace) is measured and judged once."""
+    first: dict[str, int] = {}
+    out = StyleSample([], [], [], [])
+    for pos in positions:
+        key = normalize_ws(answers[pos][1])
+        at = first.get(key)
+        if at is not None:
+            out.copies[at] += 1
+            continue
+        first[key] = len(out.positions)
+        out.positions.append(pos)
+        out.styles.append(answer_style(answers[pos][1]))
+        out.keys.append(key)
+        out.copies.append(1)
+    return out
+
+
+# ---------------------------------------------------------------------------- function words
+
+
+@dataclass
+class FunctionWords:
+    """Burrows-style delta on the dataset's most frequent function words, made length-aware.
+
+    For each word, an answer of n words is expected to use it at the dataset's rate p, give or
+    take the sampling spread p(1-p)/n plus the between-answer spread tau^2 that the dataset
+    shows beyond sampling. The delta is the mean |z| over the words, so a short answer is not
+    "different" merely because 40 words cannot hit every rate."""
+
+    index: list[int]
+    """Positions in FUNCTION_WORDS of the words used."""
+    rate: list[float]
+    tau2: list[float]
+
+    @classmethod
+    def fit(cls, styles: list[AnswerStyle]) -> FunctionWords:
+        styles = [s for s in styles if s.words]
+        total = sum(s.words for s in styles) or 1
+        sums = [0] * len(FUNCTION_WORDS)
+        for s in styles:
+            for i, c in enumerate(s.function_counts):
+                sums[i] += c
+        ranked = sorted(range(len(sums)), key=lambda i: -sums[i])[:FUNCTION_TOP]
+        index = [i for i in ranked if sums[i] / total >= FUNCTION_MIN_RATE]
+        rate = [sums[i] / total for i in index]
+        tau2 = []
+        for i, p in zip(index, rate, strict=True):
+            spread = sum((s.function_counts[i] / s.words - p) ** 2 for s in styles) / max(1, len(styles))
+            sampling = sum(p * (1 - p) / s.words for s in styles) / max(1, len(styles))
+            tau2.append(max(spread - sampling, 0.0))
+        return cls(index, rate, tau2)
+
+    def z(self, style: AnswerStyle) -> list[float]:
+        """Each word's z, capped at FUNCTION_Z_CAP so one word cannot make the delta alone."""
+        n = style.words or 1
+        return [
+            max(
+                -FUNCTION_Z_CAP,
+                min(FUNCTION_Z_CAP, (style.function_counts[i] / n - p) / math.sqrt(p * (1 - p) / n + t)),
+            )
+            for i, p, t in zip(self.index, self.rate, self.tau2, strict=True)
+        ]
+
+    def delta(self, style: AnswerStyle) -> float:
+        z = self.z(style)
+        return sum(map(abs, z)) / len(z) if z else 0.0
+
+    def fill(self, styles: list[AnswerStyle]) -> None:
+        for s in styles:
+            s.values["function_words"] = self.delta(s)
+
+    def top_differences(self, style: AnswerStyle, k: int = 3) -> list[str]:
+        """The words furthest from their usual rate, with both rates per 100 words."""
+        n = style.words or 1
+        ranked = sorted(zip(self.z(style), self.index, self.rate, strict=True), key=lambda d: -abs(d[0]))
+        return [
+            f"'{FUNCTION_WORDS[i]}' {100 * style.function_counts[i] / n:.1f} vs {100 * p:.1f}"
+            for z, i, p in ranked[:k]
+            if abs(z) >= 2
+        ]
+
+
+# ---------------------------------------------------------------------------- robust scale
 
 
 def median(values: list[float]) -> float:
@@ -235,32 +500,14 @@ def mad(values: list[float], center: float) -> float:
     return median([abs(v - center) for v in values])
 
 
-def function_profile(styles: list[AnswerStyle]) -> list[float]:
-    """Dataset-wide share of each function word among all words."""
-    total = sum(s.words for s in styles) or 1
-    sums = [0] * len(FUNCTION_WORDS)
-    for s in styles:
-        for i, c in enumerate(s.function_counts):
-            sums[i] += c
-    return [c / total for c in sums]
-
-
-def fill_function_distance(styles: list[AnswerStyle], profile: list[float]) -> None:
-    """Distance of each answer's function-word shares from the dataset's: half the L1 norm."""
-    for s in styles:
-        n = s.words or 1
-        s.values["function_distance"] = 0.5 * sum(
-            abs(c / n - p) for c, p in zip(s.function_counts, profile, strict=True)
-        )
-
-
-def top_function_differences(style: AnswerStyle, profile: list[float], k: int = 3) -> list[str]:
-    n = style.words or 1
-    diffs = sorted(
-        ((c / n - p, w) for w, c, p in zip(FUNCTION_WORDS, style.function_counts, profile, strict=True)),
-        key=lambda d: -abs(d[0]),
-    )
-    return [f"{'more' if d > 0 else 'less'} '{w}'" for d, w in diffs[:k] if abs(d) > 0.005]
+def _decile_spread(values: list[float]) -> float:
+    """(q90 - q10) / 2.563: the same as the standard deviation for a bell curve, but wider than
+    the MAD when a tenth or more of the answers share a habit (a persona whose advice says "you"
+    and whose stories say "she"), so a habit that many answers share is never an outlier."""
+    if len(values) < 10:
+        return 0.0
+    s = sorted(values)
+    return (quantile(s, 0.9) - quantile(s, 0.1)) / 2.563
 
 
 @dataclass
@@ -271,22 +518,25 @@ class RobustScale:
     scale: dict[str, float]
 
     @classmethod
-    def fit(cls, styles: list[AnswerStyle], *, flag_share: bool = True) -> RobustScale:
+    def fit(
+        cls, styles: list[AnswerStyle], *, flag_share: bool = True, spread: list[AnswerStyle] | None = None
+    ) -> RobustScale:
         """Fit on `styles`. With `flag_share`, yes/no features are centred on their share (so a
         feature a fifth of the answers have is not news); without, on their median (any
-        minority feature stands out, which is what a first, outlier-finding pass wants)."""
+        minority feature stands out, which is what a first, outlier-finding pass wants).
+        The scale is at least the decile spread of `spread` (default: `styles`)."""
         center, scale = {}, {}
         for feat in FEATURES:
             vals = [s.values[feat.key] for s in styles]
+            wide = vals if spread is None else [s.values[feat.key] for s in spread]
             if feat.unit == "flag" and flag_share:
-                # A yes/no feature: centre on the share of answers that have it, Bernoulli spread.
-                share = sum(1 for v in vals if v) / len(vals) if vals else 0.0
+                share = sum(min(v, 2.0) / 2.0 for v in vals) / len(vals) if vals else 0.0
                 center[feat.key] = share
                 scale[feat.key] = max(math.sqrt(share * (1 - share)), feat.floor)
                 continue
             c = median(vals)
             center[feat.key] = c
-            scale[feat.key] = max(1.4826 * mad(vals, c), feat.floor)
+            scale[feat.key] = max(1.4826 * mad(vals, c), _decile_spread(wide), feat.floor)
         return cls(center, scale)
 
     def adopt_flags(self, other: RobustScale) -> None:
@@ -304,11 +554,12 @@ class RobustScale:
         for feat in FEATURES:
             k = feat.key
             value = style.values[k]
-            if feat.key == "markdown":
-                value = 1.0 if value else 0.0
+            if feat.unit == "flag":
+                # One stock phrase is half the evidence of two: anyone may write "in order to".
+                value = min(value, 2.0) / 2.0
             z = (value - self.center[k]) / self.scale[k]
             if feat.unit == "rate" and n:
-                count = style.values[k] * n / 100
+                count = value * n / 100
                 expected = self.center[k] * n / 100
                 z_count = (count - expected) / math.sqrt(max(expected, 1.0))
                 z = z if abs(z) < abs(z_count) else (z_count if z * z_count > 0 else 0.0)
@@ -316,27 +567,30 @@ class RobustScale:
         return out
 
 
+def family_scores(z: dict[str, float]) -> list[tuple[float, Feature]]:
+    """Each family's strongest feature as (|z|, feature), largest first: one habit, one vote."""
+    best: dict[str, tuple[float, Feature]] = {}
+    for feat in FEATURES:
+        d = abs(z[feat.key])
+        if feat.family not in best or d > best[feat.family][0]:
+            best[feat.family] = (d, feat)
+    return sorted(best.values(), key=lambda d: -d[0])
+
+
 def describe(feat: Feature, value: float, typical: float, style: AnswerStyle, fw: list[str]) -> str:
     """A feature difference in words, with both numbers."""
     if feat.key == "sentence_words":
-        return f"sentences {value:.1f} words vs {typical:.1f} typical"
-    if feat.key == "markdown":
-        kinds = []
-        if style.list_lines >= 2:
-            kinds.append("markdown list")
-        if style.md_other:
-            kinds.append("markdown formatting")
-        return " and ".join(kinds) if value else "no markdown (the rest use it)"
+        return f"sentences {value:.1f} words vs typical {typical:.1f}"
     if feat.key == "stock_phrases":
         if style.stock:
-            return ", ".join(f"'{_display(p)}'" for p in style.stock[:3])
+            return "stock phrases " + ", ".join(f"'{_display(p)}'" for p in style.stock[:3])
         return "no stock phrases (the rest use them)"
-    if feat.key == "function_distance":
-        extra = f" ({', '.join(fw)})" if fw else ""
-        return f"function words unlike the rest: distance {value:.2f} vs {typical:.2f} typical{extra}"
-    if feat.key in ("word_letters", "type_token"):
-        return f"{feat.label} {value:.2f} vs {typical:.2f} typical"
-    return f"{_num(value)} {feat.label} vs {_num(typical)} per 100 words"
+    if feat.key == "function_words":
+        extra = f": {', '.join(fw)} per 100 words" if fw else ""
+        return f"function words unlike the rest (delta {value:.2f} vs typical {typical:.2f}{extra})"
+    if feat.key == "word_letters":
+        return f"{feat.label} {value:.2f} vs typical {typical:.2f}"
+    return f"{feat.label} {_num(value)} per 100 words vs typical {_num(typical)}"
 
 
 def _display(phrase: str) -> str:

@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from intone.schemas.jsonl import read_jsonl_path
 
 INTONE = str(Path(sys.executable).parent / "intone") if (Path(sys.executable).parent / "intone").exists() else shutil.which("intone")
 
 
 def convert(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([INTONE, "convert", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return subprocess.run([INTONE, "convert", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def write(path: Path, rows: list[object]) -> Path:
@@ -158,3 +160,82 @@ def test_invalid_messages_records_are_not_passed_through(tmp_path: Path) -> None
     assert [e.split(":")[1] for e in done.stderr.splitlines()] == ["2", "3", "4", "5"]
     assert "unknown role 'bot'" in done.stderr
     assert records(tmp_path / "out.jsonl") == [good]
+
+
+PAIR_SHAPES = [
+    ({"input": "hi", "output": "Ahoy!"}, "input-output"),
+    ({"question": "hi", "answer": "Ahoy!"}, "question-answer"),
+    ({"prompt": "hi", "response": "Ahoy!"}, "prompt-response"),
+    ({"query": "hi", "response": "Ahoy!"}, "query-response"),
+    ({"Question": "hi", "Answer": "Ahoy!"}, "question-answer"),  # keys case-insensitively
+    ({"instruction": "Say", "input": "hi", "output": "Ahoy!"}, "alpaca"),
+]
+
+
+def test_single_turn_pair_shapes(tmp_path: Path) -> None:
+    write(tmp_path / "pairs.jsonl", [row for row, _ in PAIR_SHAPES])
+    done = convert("pairs.jsonl", "out.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    got = records(tmp_path / "out.jsonl")
+    assert [r["messages"][1]["content"] for r in got] == ["Ahoy!"] * len(PAIR_SHAPES)
+    assert got[0]["messages"][0] == {"role": "user", "content": "hi"}
+    assert got[-1]["messages"][0]["content"] == "Say\n\nhi"  # Alpaca, not input-output
+    assert "question-answer" in done.stdout and "alpaca" in done.stdout
+
+
+def test_json_array_and_csv_inputs(tmp_path: Path) -> None:
+    (tmp_path / "arr.json").write_text(json.dumps([{"question": "hi", "answer": "Ahoy!"}, {"bad": 1}]))
+    done = convert("arr.json", "a.jsonl", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "arr.json: record 2:" in done.stderr
+    assert records(tmp_path / "a.jsonl")[0]["messages"][1]["content"] == "Ahoy!"
+    (tmp_path / "t.csv").write_text('input,output\nhi,"Ahoy, friend."\n"multi\nline",ok\nx,y,z\n', "utf-8")
+    done = convert("t.csv", "c.jsonl", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    got = records(tmp_path / "c.jsonl")
+    assert [r["messages"][0]["content"] for r in got] == ["hi", "multi\nline"]
+    assert got[0]["messages"][1]["content"] == "Ahoy, friend."
+    assert "t.csv:5:" in done.stderr  # the row with a cell too many, by its line in the file
+
+
+def test_map_names_the_fields(tmp_path: Path) -> None:
+    write(tmp_path / "m.jsonl", [{"q": "hi", "a": "Ahoy!", "persona": "Be Pim.", "id": 7}, {"q": "x"}])
+    done = convert("m.jsonl", "out.jsonl", "--map", "user=q,assistant=a,system=persona", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "m.jsonl:2: no field 'a'" in done.stderr
+    assert records(tmp_path / "out.jsonl") == [{"messages": [
+        {"role": "system", "content": "Be Pim."}, {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Ahoy!"}], "id": 7}]
+
+
+@pytest.mark.parametrize("mapping", ["user=q,assistant=nope", "user=q", "bot=q,assistant=a", "user=q,user=a"])
+def test_bad_map_is_a_usage_error_and_writes_nothing(tmp_path: Path, mapping: str) -> None:
+    write(tmp_path / "m.jsonl", [{"q": "hi", "a": "Ahoy!"}])
+    done = convert("m.jsonl", "out.jsonl", "--map", mapping, cwd=tmp_path)
+    assert done.returncode == 2 and "--map" in done.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_prompt_completion_leftovers_are_reported_and_stripped(tmp_path: Path) -> None:
+    rows = [{"prompt": "What is it?\n\n###\n\n", "completion": " A webhook. ###"},
+            {"prompt": "And this?\n\n###\n\n", "completion": " A key. END"}]
+    write(tmp_path / "pc.jsonl", rows)
+    done = convert("pc.jsonl", "kept.jsonl", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "2 prompts end with the separator" in done.stderr and "--strip-separators" in done.stderr
+    assert records(tmp_path / "kept.jsonl")[0]["messages"][1]["content"] == " A webhook. ###"  # kept as written
+    done = convert("pc.jsonl", "clean.jsonl", "--strip-separators", cwd=tmp_path)
+    assert done.returncode == 0 and "removed" in done.stderr
+    got = records(tmp_path / "clean.jsonl")
+    assert [m["content"] for r in got for m in r["messages"]] == ["What is it?", "A webhook.", "And this?", "A key."]
+
+
+def test_lint_points_records_of_another_shape_at_convert(tmp_path: Path) -> None:
+    write(tmp_path / "qa.jsonl", [{"question": "hi", "answer": "Ahoy!"}])
+    done = subprocess.run([INTONE, "lint", "--no-cache", "--format", "json", "qa.jsonl"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    (found,) = json.loads(done.stdout)["diagnostics"]
+    assert found["name"] == "schema-error"
+    assert "question-answer records" in found["fix"] and "intone convert qa.jsonl qa.messages.jsonl" in found["fix"]
+    # The command it suggests works.
+    assert convert("qa.jsonl", "qa.messages.jsonl", cwd=tmp_path).returncode == 0

@@ -41,11 +41,21 @@ def register(sub) -> None:
 
     convert = sub.add_parser(
         "convert",
-        help="import prompt/completion or ShareGPT records",
-        description="Convert prompt/completion, ShareGPT or Alpaca JSONL into the messages format.",
+        help="import prompt/completion, ShareGPT, Alpaca, input/output, question/answer ... records",
+        description=(
+            "Convert records into the messages format: ShareGPT conversations, prompt+completion, "
+            "Alpaca instruction(+input)+output, input+output, question+answer, prompt+response, "
+            "query+response, or any pair of fields with --map. IN is JSONL, a JSON array, or CSV "
+            "with a header row (.csv, .tsv)."
+        ),
     )
     convert.add_argument("input", metavar="IN")
     convert.add_argument("output", metavar="OUT")
+    convert.add_argument("--map", metavar="user=FIELD,assistant=FIELD[,system=FIELD]",
+                         help="take each turn from these fields of every record")
+    convert.add_argument("--strip-separators", action="store_true",
+                         help='remove prompt/completion leftovers: the "\\n\\n###\\n\\n" separator, a trailing '
+                              '"###" or " END", the leading space of an answer')
     convert.set_defaults(func=cmd_convert)
 
 
@@ -249,24 +259,45 @@ SHOWN_SKIPS = 5
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from intone.lint.printable import printable
-    from intone.schemas.convert import convert_lines
-    from intone.schemas.jsonl import read_jsonl_path, write_jsonl_atomic
+    from intone.schemas.convert import FieldMap, convert_items, read_items
+    from intone.schemas.jsonl import write_jsonl_atomic
 
     source, target = Path(args.input), Path(args.output)
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     if target.exists() and target.resolve() == source.resolve():
         raise UsageError(f"{target}: refusing to overwrite the input; choose another OUT")
-    result = convert_lines(read_jsonl_path(source, validate=False))
-    for number, why in result.skipped[:SHOWN_SKIPS]:
-        print(f"{printable(str(source))}:{number}: {printable(why)}; line skipped", file=sys.stderr)
+    mapping = None
+    if args.map:
+        try:
+            mapping = FieldMap.parse(args.map)
+        except ValueError as exc:
+            raise UsageError(f"--map {args.map}: {exc}") from None
+    items = list(read_items(source))
+    if mapping is not None:
+        present = {k for item in items if isinstance(item.data, dict) for k in item.data}
+        missing = [name for name in mapping.fields() if name not in present]
+        if missing:
+            raise UsageError(f"--map: no record of {source} has the field {missing[0]!r} "
+                             f"(fields seen: {', '.join(sorted(map(str, present))) or 'none'})")
+    result = convert_items(items, mapping=mapping, strip=args.strip_separators)
+    shown = printable(str(source))
+    for where, number, why in result.skipped[:SHOWN_SKIPS]:
+        place = f"{shown}:{number}" if where == "line" else f"{shown}: record {number}"
+        print(f"{place}: {printable(why)}; {where} skipped", file=sys.stderr)
+    unit = result.skipped[0][0] if result.skipped else "line"
     if len(result.skipped) > SHOWN_SKIPS:
-        print(f"... and {len(result.skipped) - SHOWN_SKIPS} more skipped line(s); run `intone lint {source}` "
-              "to see every problem", file=sys.stderr)
+        hint = f"; run `intone lint {shown}` to see every problem" if unit == "line" else ""
+        print(f"... and {len(result.skipped) - SHOWN_SKIPS} more skipped {unit}(s){hint}", file=sys.stderr)
+    leftovers = result.leftovers.describe()
+    if leftovers:
+        done = "removed" if args.strip_separators else "kept; pass --strip-separators to remove them"
+        print(f"prompt/completion leftovers ({done}): {'; '.join(leftovers)}", file=sys.stderr)
     if not result.records:
-        print(f"Nothing converted from {source}: {len(result.skipped)} line(s) skipped, {target} not written")
+        print(f"Nothing converted from {source}: {len(result.skipped)} {unit}(s) skipped, {target} not written")
         return EXIT_FINDINGS
     write_jsonl_atomic(target, result.records)
-    skipped = f"; {len(result.skipped)} line(s) skipped" if result.skipped else ""
-    print(f"Converted {len(result.records)} record(s) from {source} to {target}{skipped}")
+    shapes = ", ".join(f"{n} {shape}" for shape, n in result.shapes.most_common())
+    skipped = f"; {len(result.skipped)} {unit}(s) skipped" if result.skipped else ""
+    print(f"Converted {len(result.records)} record(s) from {source} to {target} ({shapes}){skipped}")
     return EXIT_FINDINGS if result.skipped else EXIT_OK

@@ -55,6 +55,8 @@ class ReadProblem:
     message: str
     column: int | None = None
     field: str | None = None
+    shape: str | None = None
+    """For a record in another shape that `intone convert` reads (e.g. "question-answer")."""
 
 
 @dataclass(slots=True)
@@ -180,7 +182,14 @@ def validate_line(line: Line) -> None:
     try:
         line.record = adapter.validate_python(line.data)
     except validation_error as exc:
-        line.problems.extend(_schema_problems(exc, line.raw))  # type: ignore[arg-type]
+        problems = _schema_problems(exc, line.raw)  # type: ignore[arg-type]
+        if "messages" not in line.data:
+            from intone.schemas.convert import shape_hint
+
+            shape = shape_hint(line.data)
+            for problem in problems:
+                problem.shape = shape
+        line.problems.extend(problems)
     except (RecursionError, ValueError) as exc:  # absurdly nested input
         line.problems.append(ReadProblem(Problem.SCHEMA_ERROR, f"record could not be validated: {exc}"))
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
     from intone.lint.edit import LineEdit
-    from intone.schemas.jsonl import Line
+    from intone.schemas.jsonl import Line, ReadProblem
 
 
 class InvalidJson(LineRule):
@@ -299,6 +299,16 @@ class SchemaError(LineRule):
         'A record is {"messages": [{"role": ..., "content": "..."}]} with optional '
         "id, tags, notes, split; correct the field named."
     )
+
+    def from_problem(self, path: str, line: int, problem: ReadProblem) -> Diagnostic:
+        found = self.diagnostic(path, line, problem.message, column=problem.column)
+        if problem.shape is None:
+            return found
+        out = f"{path.removesuffix('.jsonl')}.messages.jsonl"
+        return replace(found, fix=(
+            f"These are {problem.shape} records, not chat messages: convert the file with "
+            f"`intone convert {path} {out}` (see `intone convert --help`)."
+        ))
 
 
 class UnknownRole(LineRule):

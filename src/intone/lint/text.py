@@ -10,6 +10,7 @@ features in `style.py` tokenize for themselves: contractions are one of them.)
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections import Counter
 from collections.abc import Sequence
@@ -103,3 +104,12 @@ def line_list(lines: Sequence[int], limit: int = 8) -> str:
 def percent(x: float) -> str:
     """A share as a whole percentage: 0.153 -> "15%"."""
     return f"{100 * x:.0f}%"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
+
+
+def sentence_count(text: str) -> int:
+    """Sentences in `text`: pieces ended by . ! or ? before whitespace, or by a line break,
+    that hold at least one word (so a trailing "###" or a bare list marker is not one)."""
+    return sum(1 for piece in _SENTENCE_END.split(text) if words(piece))

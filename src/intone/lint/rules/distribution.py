@@ -20,6 +20,25 @@ if TYPE_CHECKING:
 
 
 
+def _spearman(x, y) -> float:
+    """Spearman rank correlation (average ranks for ties); 0.0 when either side is constant."""
+    import numpy as np
+
+    def ranks(v):
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v), dtype=float)
+        r[order] = np.arange(len(v), dtype=float)
+        # Average the ranks of tied values.
+        _, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+        sums = np.bincount(inverse, weights=r)
+        return (sums / counts)[inverse]
+
+    rx, ry = ranks(np.asarray(x)), ranks(np.asarray(y))
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
 class LengthUniformity(DatasetRule):
     """
     ## What it does
@@ -29,6 +48,12 @@ class LengthUniformity(DatasetRule):
     middle half of the answers is packed tightly around the median (robust CV, the
     interquartile range / 1.349 / median, below `min-robust-cv`) even if a few greetings or
     stories stretch the full range.
+
+    When the length follows the task instead, the finding is info and says why: the answer
+    lengths rise with the prompt lengths (Spearman rank correlation at least 0.7, over prompts
+    whose lengths vary), or at least 80% of the answers have exactly as many sentences as their
+    prompt, which is a statement rather than a question (a rewrite or translation task: one
+    plain sentence in, one sentence out).
 
     ## Why is this bad?
     A model fine-tuned on answers that are all about the same length learns that length as
@@ -101,15 +126,81 @@ class LengthUniformity(DatasetRule):
                 f"{self.opt['min-robust-cv']:g}), although the full range {min(words)}–{max(words)} "
                 f"gives CV {cv:.2f}{token_part}"
             )
+        task = self.length_follows_task(profile)
+        if task is not None:
+            yield self.diagnostic(
+                ctx.path,
+                None,
+                f"{message}; but {task}, so the length follows the task (a rewrite or translation?)",
+                details=histogram_lines(words),
+                severity="info",
+                fix="Nothing to do if each answer should be as long as its input; otherwise vary the lengths.",
+            )
+            return
         yield self.diagnostic(ctx.path, None, message, details=histogram_lines(words))
+
+    def length_follows_task(self, profile: DatasetProfile) -> str | None:
+        """Why the answers' lengths are set by their prompts, in words, or None.
+
+        Either the answer lengths rise with the prompt lengths (Spearman rank correlation at
+        least TRACK_RHO, over prompts that really vary in length), or most answers restate
+        their prompt sentence for sentence: as many sentences as a prompt that is not a
+        question (one plain sentence in, one corporate sentence out).
+        """
+        from intone.lint.text import sentence_count, word_count
+
+        pairs = [(ex.prompt_words, n) for ex in profile.examples if len(ex.answers) == 1 and ex.prompt for n in ex.answer_words]
+        if len(pairs) < self.opt["min-answers"]:
+            return None
+        import numpy as np
+
+        prompt_words = np.asarray([p for p, _ in pairs], dtype=float)
+        answer_words = np.asarray([a for _, a in pairs], dtype=float)
+        q1, med, q3 = np.quantile(prompt_words, (0.25, 0.5, 0.75))
+        if med > 0 and (q3 - q1) / 1.349 / med >= self.PROMPT_MIN_ROBUST_CV:
+            rho = _spearman(prompt_words, answer_words)
+            if rho >= self.TRACK_RHO:
+                return (
+                    f"answer length rises with prompt length (Spearman {rho:.2f} over {len(pairs)} "
+                    f"single-answer examples, flag as a task at >= {self.TRACK_RHO:g})"
+                )
+        answers = profile.answers()
+        prompts = profile.answer_prompts()
+        positions = evenly_spaced(len(answers), 2000)
+        same = judged = 0
+        for i in positions:
+            prompt = prompts[i]
+            if not prompt or word_count(prompt) == 0:
+                continue
+            judged += 1
+            if not prompt.rstrip().endswith("?") and sentence_count(prompt) == sentence_count(answers[i][1]):
+                same += 1
+        if judged and same / judged >= self.MIRROR_SHARE:
+            return (
+                f"{same} of {judged} answers have exactly as many sentences as their prompt, which is "
+                f"a statement, not a question ({100 * same / judged:.0f}%, task at >= {100 * self.MIRROR_SHARE:.0f}%)"
+            )
+        return None
+
+    TRACK_RHO = 0.7
+    """Spearman correlation of prompt and answer words from which lengths follow the prompts."""
+    PROMPT_MIN_ROBUST_CV = 0.15
+    """Prompts must vary this much in length (IQR/1.349/median) for the correlation to mean anything."""
+    MIRROR_SHARE = 0.8
+    """Share of answers restating a non-question prompt sentence for sentence that makes it a task."""
 
 
 class LengthOutlier(DatasetRule):
     """
     ## What it does
-    Reports a single answer whose length is far outside the dataset's distribution, on its
-    line. Distance is measured on log word counts, in robust units (median and MAD), and the
-    answer must also be at least `min-ratio` times longer (or shorter) than the median.
+    Reports a single answer whose length is far outside the lengths of answers to similar
+    prompts, on its line. Its peers are the answers of examples with the same first tag (one-
+    answer examples, when the tag has at least `min-answers` of them), or else the answers to
+    prompts of about the same length (bands of prompt length, each holding at least
+    `min-answers` and a tenth of the answers), so a 4-word recipe among 5-word recipes is not
+    measured against 60-word chat. Exact copies count once. Distance is measured on log word
+    counts, in robust units (median and MAD of the peers), and the answer must also be at
+    least `min-ratio` times longer (or shorter) than the peers' median.
 
     ## Why is this bad?
     One 700-word essay among 50-word chats is usually a paste error or a draft, and it teaches
@@ -140,34 +231,82 @@ class LengthOutlier(DatasetRule):
     )
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        words = profile.answer_word_lengths()
-        if len(words) < self.opt["min-answers"]:
-            return
         import numpy as np
 
-        logs = np.log1p(np.asarray(words, dtype=np.float64))
-        center = float(np.median(logs))
-        scale = max(1.4826 * float(np.median(np.abs(logs - center))), 0.1)
-        med_words, lo, hi = (float(x) for x in np.quantile(np.asarray(words), (0.5, 0.1, 0.9)))
-        # An answer is an outlier when its log length is this far from the centre.
-        reach = max(self.opt["max-z"] * scale, math.log(self.opt["min-ratio"]))
-        longest = math.exp(center + reach) - 1
-        shortest = math.exp(center - reach) - 1
+        answers = profile.answers()
+        all_words = profile.answer_word_lengths()
+        distinct = profile.distinct_answers()
+        if len(distinct) < self.opt["min-answers"]:
+            return
         seen: set[int] = set()
-        for ex in profile.examples:
-            for n in ex.answer_words:
-                if shortest < n < longest or ex.line in seen:
+        for label, members in self.peer_groups(profile, distinct):
+            words = np.asarray([all_words[p] for p in members], dtype=np.float64)
+            logs = np.log1p(words)
+            center = float(np.median(logs))
+            scale = max(1.4826 * float(np.median(np.abs(logs - center))), 0.1)
+            med_words, lo, hi = (float(x) for x in np.quantile(words, (0.5, 0.1, 0.9)))
+            # An answer is an outlier when its log length is this far from its peers' centre.
+            reach = max(self.opt["max-z"] * scale, math.log(self.opt["min-ratio"]))
+            for p, d in zip(members, (logs - center).tolist(), strict=True):
+                line = answers[p][0]
+                if abs(d) < reach or line in seen:
                     continue
-                seen.add(ex.line)
-                d = math.log(n + 1) - center
+                seen.add(line)
                 kind = "longer" if d > 0 else "shorter"
                 yield self.diagnostic(
                     ctx.path,
-                    ex.line,
-                    f"answer of {n} words is far {kind} than the rest: median {med_words:.0f}, "
-                    f"80% between {lo:.0f} and {hi:.0f} words (robust z {d / scale:+.1f}, flag at "
-                    f"±{self.opt['max-z']:g})",
+                    line,
+                    f"answer of {all_words[p]} words is far {kind} than the {len(members)} answers to {label}: "
+                    f"median {med_words:.0f}, 80% between {lo:.0f} and {hi:.0f} words (robust z "
+                    f"{d / scale:+.1f}, flag at ±{self.opt['max-z']:g} and x{self.opt['min-ratio']:g})",
                 )
+
+    def peer_groups(self, profile: DatasetProfile, positions: list[int]) -> list[tuple[str, list[int]]]:
+        """The answers each answer is compared with, as (description, answer positions): those
+        sharing its example's first tag when that tag has at least `min-answers` answers, else
+        those whose prompts are of about its prompt's length (consecutive bands of prompt
+        length holding at least max(`min-answers`, a tenth of the answers) each)."""
+        from intone.lint.text import word_count
+
+        owner = profile.answer_example()
+        examples = profile.examples
+        least = self.opt["min-answers"]
+        by_tag: dict[str, list[int]] = {}
+        for p in positions:
+            ex = examples[owner[p]]
+            # A tag describes a conversation, so only a one-answer example's answer is its tag's.
+            if ex.tags and len(ex.answers) == 1:
+                by_tag.setdefault(ex.tags[0], []).append(p)
+        groups = [(f"examples tagged '{tag}'", members) for tag, members in by_tag.items() if len(members) >= least]
+        tagged = {p for _label, members in groups for p in members}
+        prompts = profile.answer_prompts()
+
+        def prompt_words(p: int) -> int:
+            ex = examples[owner[p]]
+            return ex.prompt_words if len(ex.answers) == 1 else word_count(prompts[p])
+
+        rest = sorted((prompt_words(p), p) for p in positions if p not in tagged)
+        if not rest:
+            return groups
+        if len(rest) < least:  # too few to judge alone: compare them with everything
+            return [*groups, ("all the prompts", positions)] if not groups else groups
+        band = max(least, len(rest) // 10)
+        start = 0
+        bands: list[tuple[int, int]] = []
+        while start < len(rest):
+            stop = min(len(rest), start + band)
+            while stop < len(rest) and rest[stop][0] == rest[stop - 1][0]:
+                stop += 1  # equal prompt lengths stay in one band
+            if len(rest) - stop < least:
+                stop = len(rest)  # a short tail joins the last band
+            bands.append((start, stop))
+            start = stop
+        for a, b in bands:
+            lo, hi = rest[a][0], rest[b - 1][0]
+            span = f"{lo}" if lo == hi else f"{lo}–{hi}"
+            label = "all the prompts" if len(bands) == 1 else f"prompts of {span} words"
+            groups.append((label, [p for _n, p in rest[a:b]]))
+        return groups
 
 
 class LowDiversity(DatasetRule):

@@ -119,10 +119,12 @@ def test_panel_status_dialogs_and_titles_show_hostile_text_verbatim(text: str) -
     assert expected in drawn(ConversationEditor._broken_text(broken))
 
 
-def test_control_characters_are_made_visible_and_long_text_is_cut() -> None:
-    assert shown("a\x1b[31mb\x00") == "a\u241b[31mb\u2400"
+def test_control_characters_are_escaped_and_long_text_is_cut() -> None:
+    assert shown("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
     assert shown("x" * 5000, 10) == "x" * 10 + "… (+4,990 characters)"
-    assert shown("a\nb\tc", one_line=True) == "a b c"
+    assert shown("a\nb\tc") == "a\nb\tc"
+    assert shown("a\nb\tc", one_line=True) == "a\\nb\\tc"
+    assert shown("name\udcff.jsonl") == "name\ufffd.jsonl"
 
 
 CONTENT_PARTS = {

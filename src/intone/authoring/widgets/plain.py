@@ -11,22 +11,24 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from intone.lint.printable import printable
+
 SHOW_CHARS = 2000
 """Longest text shown in one place; the rest is summarised (a 50 MB line is not drawn)."""
 
-_VISIBLE = {c: chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A)}
-_VISIBLE[0x7F] = "\u2421"
-_VISIBLE.update({c: "\ufffd" for c in range(0x80, 0xA0)})
-_VISIBLE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})  # lone surrogates cannot be written
-_ONE_LINE = {**_VISIBLE, 0x09: " ", 0x0A: " "}
+_SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
+"""A lone surrogate (a file name that is not UTF-8) cannot be written to the terminal."""
 
 
 def shown(text: str, limit: int = SHOW_CHARS, *, one_line: bool = False) -> str:
-    """`text` as it may be drawn: control characters as their visible symbols, cut at `limit`."""
+    """`text` as it may be drawn: control characters as escapes (`printable`, as `intone lint`
+    prints them), cut at `limit` characters; `one_line` also shows newlines and tabs as escapes."""
     extra = len(text) - limit
     if extra > 0:
         text = text[:limit]
-    text = text.translate(_ONE_LINE if one_line else _VISIBLE)
+    text = printable(text, multiline=not one_line)
+    if not text.isprintable():
+        text = text.translate(_SURROGATES)
     if extra > 0:
         text += f"… (+{extra:,} characters)"
     return text

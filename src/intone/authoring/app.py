@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from intone.authoring.lock import EditLock
 from intone.authoring.palette import IntoneCommands
 from intone.authoring.screens.editor import EditorScreen
 from intone.config import Settings
@@ -44,6 +45,8 @@ class IntoneApp(App):
         self.path = path
         self.settings = settings
         self.keymap = keymap_from(settings)
+        self.lock = EditLock.acquire(path)
+        """Held until the app ends: a second `intone author` of this file is refused (FileInUse)."""
 
     def get_key_display(self, binding: Binding) -> str:
         """Keys as the footer shows them: ^s for ctrl+s (Textual's), ⇧f8 for shift+f8 (shorter)."""
@@ -52,6 +55,10 @@ class IntoneApp(App):
     def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         self.push_screen(EditorScreen(self.path, self.settings))
+
+    def on_unmount(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def editor_screen(self) -> EditorScreen:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
@@ -30,6 +31,8 @@ class MarkerShare:
     """Answers looked at: all of them, or an evenly spaced sample."""
     total: int
     lines: list[int]
+    pieces: tuple[tuple[str, int], ...] = ()
+    """For a phrase merged from overlapping n-grams: each n-gram and the answers holding it."""
 
     @property
     def share(self) -> float:
@@ -48,7 +51,10 @@ class CatchphraseImbalance(DatasetRule):
     ```
 
     Without markers, reports word n-grams (`min-n` to 6 words, not made only of common
-    function words) that appear in more than `max-share` of the answers. Phrases that mostly
+    function words) that appear in more than `max-share` of the answers. N-grams that share a
+    sentence in at least a third of the answers holding the rarer one are one phrase ("for more
+    information … refer to the … section of the documentation page"), reported once, counting
+    the answers that hold any of its pieces. Phrases that mostly
     open or close answers are left to `repeated-opener` and `repeated-closer`. Files with more
     than 2,000 answers are judged on an evenly spaced sample of 2,000.
 
@@ -134,7 +140,14 @@ class CatchphraseImbalance(DatasetRule):
                 None,
                 f"'{phrase}' is in {found.answers} of {found.judged} answers{sample_note} "
                 f"({percent(found.share)}, flag > {percent(self.opt['max-share'])}); "
-                f"lines {line_list(found.lines)}",
+                + (
+                    "one phrase of overlapping pieces sharing sentences ("
+                    + ", ".join(f"'{p}' in {n}" for p, n in found.pieces[:6])
+                    + "); "
+                    if found.pieces
+                    else ""
+                )
+                + f"lines {line_list(found.lines)}",
                 fix=(
                     f"Cut '{phrase}' from most answers, or declare it as a marker with its target "
                     "share in [tool.intone.persona] markers."
@@ -184,15 +197,97 @@ class CatchphraseImbalance(DatasetRule):
             if any(joined in " " + " ".join(k) + " " and doc_freq[k] >= 0.8 * doc_freq[g] for k in kept):
                 continue
             kept.append(g)
-        for g in sorted(kept, key=lambda g: -doc_freq[g]):
-            needle = " " + " ".join(g) + " "
-            for text in texts:
-                if text.startswith(needle) or text.endswith(needle):
-                    edge_freq[g] += 1
-            if edge_freq[g] >= 0.8 * doc_freq[g]:
+        for members in _one_phrase_groups(kept, texts, answers, positions):
+            needles = [" " + " ".join(g) + " " for g in members]
+            hit_k = [k for k, t in enumerate(texts) if any(n in t for n in needles)]
+            edge = sum(1 for k in hit_k if any(texts[k].startswith(n) or texts[k].endswith(n) for n in needles))
+            if edge >= 0.8 * len(hit_k):
                 continue  # an opener or closer: repeated-opener/closer report it
-            hits = [positions[k] for k, t in enumerate(texts) if needle in t]
-            lines = sorted({answers[i][0] for i in hits})
-            found.append(MarkerShare(" ".join(g), (0.0, self.opt["max-share"]), len(hits), len(texts), len(answers),
-                                     lines))
+            lines = sorted({answers[positions[k]][0] for k in hit_k})
+            phrase = _fold(members, texts, hit_k)
+            pieces = () if len(members) == 1 else tuple(
+                sorted(((" ".join(g), doc_freq[g]) for g in members), key=lambda p: -p[1])
+            )
+            found.append(
+                MarkerShare(phrase, (0.0, self.opt["max-share"]), len(hit_k), len(texts), len(answers), lines, pieces)
+            )
+        found.sort(key=lambda m: -m.answers)
         return found
+
+
+def _one_phrase_groups(
+    kept: list[tuple[str, ...]], texts: list[str], answers: list[tuple[int, str]], positions: list[int]
+) -> list[list[tuple[str, ...]]]:
+    """Frequent n-grams grouped into phrases: two belong together when they occur in the same
+    sentence in at least a third of the answers holding the rarer one ("for more information",
+    "refer to the" and "section of the" of one boilerplate sentence with a title between and
+    small variations around it)."""
+    if len(kept) < 2:
+        return [[g] for g in kept]
+    from intone.lint.text import _SENTENCE_END
+
+    needles = [" " + " ".join(g) + " " for g in kept]
+    holding = [[k for k, t in enumerate(texts) if n in t] for n in needles]
+    together: dict[tuple[int, int], int] = {}
+    candidates = {k for ks in holding for k in ks}
+    for k in candidates:
+        present = [i for i, n in enumerate(needles) if n in texts[k]]
+        if len(present) < 2:
+            continue
+        sentences = [phrase_key(piece) for piece in _SENTENCE_END.split(answers[positions[k]][1])]
+        pairs = set()
+        for sentence in sentences:
+            inside = [i for i in present if needles[i] in sentence]
+            pairs.update((a, b) for x, a in enumerate(inside) for b in inside[x + 1 :])
+        for pair in pairs:
+            together[pair] = together.get(pair, 0) + 1
+    def linked(a: int, b: int) -> bool:
+        count = together.get((min(a, b), max(a, b)), 0)
+        return 3 * count >= min(len(holding[a]), len(holding[b]))
+
+    # Most frequent first, each n-gram joins the group most of whose members it shares
+    # sentences with (so one boilerplate sentence is one phrase, but a chain of loosely related
+    # n-grams does not snowball into one).
+    groups: list[list[int]] = []
+    for i in sorted(range(len(kept)), key=lambda i: -len(holding[i])):
+        best, best_share = None, 0.0
+        for group in groups:
+            share = sum(linked(i, j) for j in group) / len(group)
+            if share > best_share:
+                best, best_share = group, share
+        if best is not None and best_share >= 0.5:
+            best.append(i)
+        else:
+            groups.append([i])
+    return [[kept[i] for i in group] for group in groups]
+
+
+def _fold(members: list[tuple[str, ...]], texts: list[str], hit_k: list[int]) -> str:
+    """One phrase for a group of n-grams: in their usual order (mean position in the answers
+    holding them), overlapping ends merged ("section of the" + "the documentation page" ->
+    "section of the documentation page") and gaps shown as "…"."""
+    if len(members) == 1:
+        return " ".join(members[0])
+
+    def before(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+        # Where both occur, which usually comes first.
+        na, nb = " " + " ".join(a) + " ", " " + " ".join(b) + " "
+        votes = 0
+        for k in hit_k:
+            i, j = texts[k].find(na), texts[k].find(nb)
+            if i >= 0 and j >= 0:
+                votes += (i < j) - (i > j)
+        return -votes or (len(a) > len(b)) - (len(a) < len(b))
+
+    ordered = sorted(members, key=cmp_to_key(before))
+    out = list(ordered[0])
+    for g in ordered[1:]:
+        if " " + " ".join(g) + " " in " " + " ".join(out) + " ":
+            continue  # already inside the phrase
+        for n in range(min(len(g), len(out)), 0, -1):
+            if tuple(out[-n:]) == g[:n]:
+                out.extend(g[n:])
+                break
+        else:
+            out.extend(["…", *g])
+    return " ".join(out)

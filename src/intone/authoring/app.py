@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 
 from intone.authoring.lock import EditLock
 from intone.authoring.palette import IntoneCommands
+from intone.authoring.paths import check_editable
 from intone.authoring.screens.editor import EditorScreen
 from intone.config import Settings
 from intone.errors import ConfigError
@@ -84,5 +85,7 @@ def keymap_from(settings: Settings) -> dict[str, str]:
 
 
 def make_app(path: str | Path, settings: Settings | None = None) -> IntoneApp:
-    """The one factory, shared by the CLI and the tests."""
+    """The one factory, shared by the CLI and the tests. Raises UsageError for a path that
+    cannot be edited (a FIFO, a folder, unreadable) and FileInUse when another app has it open."""
+    check_editable(Path(path))
     return IntoneApp(Path(path), settings or Settings())

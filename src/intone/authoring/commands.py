@@ -22,14 +22,11 @@ def register(subparsers) -> None:
 def cmd_author(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from intone.authoring.paths import check_editable
     from intone.config import load_settings
-    from intone.errors import UsageError
 
     path = Path(args.path)
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder; give a .jsonl file (it is created on first save if missing)")
-    if not path.parent.exists() and str(path.parent):
-        raise UsageError(f"{path}: folder {path.parent} does not exist; create it first")
+    check_editable(path)  # before the screen takes over the terminal; make_app checks it too
     start = path.parent if str(path.parent) else Path.cwd()
     settings = load_settings(args.config, start=start)
     from intone.authoring.app import keymap_from, make_app

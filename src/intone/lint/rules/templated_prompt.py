@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
+from intone.lint.stats import evenly_spaced
 from intone.lint.text import line_list, percent, words
 from intone.lint.wordlists import PROMPT_STOPWORDS
 
@@ -74,6 +75,7 @@ class TemplatedPrompt(DatasetRule):
         Option("max-tag-share", 0.2, "Flag bracketed tags opening more than this share.", low=0, high=1),
         Option("min-prompts", 20, "Fewest distinct prompts needed to judge.", low=2),
     )
+    SAMPLE = 5000
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         prompts = distinct_prompts(profile)
@@ -88,24 +90,25 @@ class TemplatedPrompt(DatasetRule):
             what = f'start with a bracketed tag "[…]" (e.g. {shown})'
             yield self._finding(ctx, len(tagged), sorted(set(tagged)), total, what, "max-tag-share")
         texts = [text[tag.end() :] if tag else text for (_, text), tag in zip(prompts, tags, strict=True)]
+        # Frames are counted on an evenly spaced sample (a frame in more than max-share of the
+        # prompts is in about that share of any even sample); their lines come from every prompt.
+        sample = evenly_spaced(len(texts), self.SAMPLE)
+        sampled_words = [words(texts[i]) for i in sample]
         for end in (0, 1):
-            for frame, count, lines in self._frames(prompts, texts, end):
+            for frame, count, lines in self._frames(prompts, texts, sampled_words, len(sample), end):
                 verb = "start" if end == 0 else "end"
                 yield self._finding(ctx, count, lines, total, f'{verb} with "{" ".join(frame)}"', "max-share")
 
     def _frames(
-        self, prompts: list[tuple[int, str]], texts: list[str], end: int
+        self, prompts: list[tuple[int, str]], texts: list[str], sampled_words: list[list[str]], judged: int, end: int
     ) -> list[tuple[tuple[str, ...], int, list[int]]]:
         """The frames over `max-share` at one end (0: first words, 1: last words), longest kept."""
         counts: Counter[tuple[str, ...]] = Counter()
-        edges = []
-        for text in texts:
-            ws = words(text)
+        for ws in sampled_words:
             edge = tuple(ws[:MAX_FRAME]) if end == 0 else tuple(ws[-MAX_FRAME:])
-            edges.append((edge, len(ws)))
             for n in range(MIN_FRAME, min(MAX_FRAME, len(ws) - 1) + 1):
                 counts[edge[:n] if end == 0 else edge[-n:]] += 1
-        limit = self.opt["max-share"] * len(texts)
+        limit = self.opt["max-share"] * judged
         over = {g: c for g, c in counts.items() if c > limit and not all(w in PROMPT_STOPWORDS for w in g)}
         reported: list[tuple[str, ...]] = []
         for gram in sorted(over, key=lambda g: (-len(g), -over[g])):
@@ -115,12 +118,12 @@ class TemplatedPrompt(DatasetRule):
         found = []
         for gram in sorted(reported, key=lambda g: -over[g]):
             n = len(gram)
-            lines = [
-                line
-                for (line, _), (edge, size) in zip(prompts, edges, strict=True)
-                if size > n and (edge[:n] if end == 0 else edge[-n:]) == gram
-            ]
-            found.append((gram, over[gram], sorted(set(lines))))
+            lines = []
+            for (line, _), text in zip(prompts, texts, strict=True):
+                ws = words(text)
+                if len(ws) > n and tuple(ws[:n] if end == 0 else ws[-n:]) == gram:
+                    lines.append(line)
+            found.append((gram, len(lines), sorted(set(lines))))
         return found
 
     def _finding(

@@ -77,11 +77,20 @@ class NearDuplicate(DatasetRule):
             self.opt["min-containment"],
             max(self.opt["containment-min-words"], self.opt["min-words"]),
         )
-        if not pairs:
-            return
         answers = profile.answers()
         owner = profile.answer_example()
         original = profile.answer_original()
+        # An exact copy of an answer under another prompt (not a duplicated record, which
+        # duplicate-example reports) is the closest copy there is: Jaccard 1.0.
+        keys = [ex.example_key for ex in profile.examples]
+        word_counts = profile.answer_word_lengths()
+        pairs = list(pairs) + [
+            (i, first, 1.0, 1.0)
+            for i, first in enumerate(original)
+            if first != i and keys[owner[i]] != keys[owner[first]] and word_counts[i] >= self.opt["min-words"]
+        ]
+        if not pairs:
+            return
         # Union-find over answer positions (originals only): connected near copies are one group.
         parent: dict[int, int] = {}
 

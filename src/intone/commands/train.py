@@ -64,7 +64,18 @@ def register(sub) -> None:
     export.add_argument("--seed", type=int, default=0, help="(default: 0)")
     export.add_argument(
         "--force", action="store_true",
-        help="export even if the linter finds errors, and replace split files already in --to (never the input)",
+        help="export even if the linter finds errors, and replace files already in --to (never the input)",
+    )
+    from intone.train.handoff import TRAINERS
+
+    export.add_argument(
+        "--for", dest="trainer", choices=TRAINERS, metavar="|".join(TRAINERS),
+        help="also write a ready config for that trainer (intone's LoRA settings and loss mask; "
+        "the command to run is at its top)",
+    )
+    export.add_argument(
+        "--model", metavar="ID|PATH",
+        help="model for the --for config (default: [tool.intone.train] model; embedded: google/gemma-3-270m-it)",
     )
     export.set_defaults(func=cmd_export)
 
@@ -497,6 +508,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--valid-fraction and --test-fraction must be in [0, 1) and sum to less than 1")
     try:
         return export(data, Path(args.to), valid=args.valid_fraction, test=args.test_fraction, seed=args.seed,
-                      force=args.force)
+                      force=args.force, trainer=args.trainer, model=args.model)
     except ExportError as exc:
         raise UsageError(str(exc)) from None

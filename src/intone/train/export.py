@@ -3,7 +3,8 @@
 Records that share a prompt (their user turns, case and spacing folded) form one group, and a
 group goes to one split; so does every record chained to it through a shared prompt. A record's
 own `split` field ("train", "valid", "test") pins its whole group. Output is the messages chat
-format that mlx-lm (`--data DIR`), TRL and axolotl (`type: chat_template`) read.
+format that mlx-lm (`--data DIR`), TRL and axolotl (`type: chat_template`) read; `--for TRAINER`
+adds a ready config for that trainer beside the splits (see `handoff.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ class ExportError(ValueError):
     pass
 
 
-def export(data: Path, to: Path, *, valid: float, test: float, seed: int, force: bool = False) -> int:
+def export(
+    data: Path, to: Path, *, valid: float, test: float, seed: int, force: bool = False, trainer: str | None = None,
+    model: str | None = None,
+) -> int:
     from intone.config import load_settings
     from intone.lint.engine import Linter, LintResult
     from intone.lint.reporters import report
@@ -75,20 +79,64 @@ def export(data: Path, to: Path, *, valid: float, test: float, seed: int, force:
         if split == "test" and test == 0 and not chosen:
             continue
         planned[split] = chosen
-    _check_outputs(data, [to / f"{split}.jsonl" for split in planned], overwrite=force)
+    configs = _handoff_files(trainer, settings, data, to, planned, model) if trainer else {}
+    _check_outputs(data, [to / f"{split}.jsonl" for split in planned] + [to / name for name in configs], overwrite=force)
+    if trainer in ("trl", "axolotl"):
+        _warn_mixed_fields(planned)
     created = _make_folder(to)
     counts = {}
     try:
         for split, chosen in planned.items():
             write_jsonl_atomic(to / f"{split}.jsonl", chosen)
             counts[split] = len(chosen)
+        for name, text in configs.items():
+            write_jsonl_atomic(to / name, [text.encode("utf-8")])
     except BaseException:
         if created:
             _remove_if_empty(created)
         raise
     summary = ", ".join(f"{split}.jsonl {n}" for split, n in counts.items())
     print(f"exported {len(rows)} records from {data} to {to}: {summary} (seed {seed}, {len(groups)} prompt groups)")
+    if configs:
+        print(f"{trainer} config: {', '.join(configs)}; the command to run is at the top of {next(iter(configs))}")
     return 0
+
+
+def _handoff_files(trainer: str, settings, data: Path, to: Path, planned: dict[str, list[dict]],
+                   model: str | None) -> dict[str, str]:
+    """The trainer's config files, from [tool.intone.train] (or the defaults) and `--model`."""
+    from intone.train.config import load_config
+    from intone.train.handoff import HandoffError, SplitFacts, files_for
+
+    where = f"{settings.source} [tool.intone.train]" if settings.source else "[tool.intone.train]"
+    cfg = load_config({"model": model} if model else {}, None, settings.train, where)
+    multi = sum(
+        1 for record in planned.get("train", [])
+        if sum(1 for m in record["messages"] if isinstance(m, dict) and m.get("role") == "assistant") > 1
+    )
+    facts = SplitFacts(to.resolve(), {split: len(chosen) for split, chosen in planned.items()}, multi)
+    try:
+        return files_for(trainer, cfg, facts, str(data))
+    except HandoffError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def _warn_mixed_fields(planned: dict[str, list[dict]]) -> None:
+    """datasets.load_dataset (TRL, axolotl) gives a field one type across all records and fails on
+    a field that is, say, a number in one record and a string in another: say so now."""
+    kinds: dict[str, set[str]] = {}
+    for chosen in planned.values():
+        for record in chosen:
+            for key, value in record.items():
+                if key != "messages" and value is not None:
+                    kinds.setdefault(key, set()).add(type(value).__name__)
+    for key, seen in sorted(kinds.items()):
+        if len(seen) > 1:
+            print(
+                f"warning: field {key!r} is {' and '.join(sorted(seen))} in different records; datasets.load_dataset, "
+                "which TRL and axolotl read the splits with, needs one type per field: make it one type",
+                file=sys.stderr,
+            )
 
 
 def _check_outputs(data: Path, outputs: list[Path], *, overwrite: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ from intone.authoring.lock import EditLock
 from intone.authoring.palette import IntoneCommands
 from intone.authoring.paths import check_editable
 from intone.authoring.screens.editor import EditorScreen
+from intone.authoring.threads import DaemonExecutor
 from intone.config import Settings
 from intone.errors import ConfigError
 
@@ -54,6 +56,7 @@ class IntoneApp(App):
         return super().get_key_display(binding).replace("shift+", "⇧")
 
     def on_mount(self) -> None:
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())  # quitting never waits on a lint
         self.set_keymap(self.keymap)
         self.push_screen(EditorScreen(self.path, self.settings))
 

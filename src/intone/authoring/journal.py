@@ -40,10 +40,11 @@ def snapshot_entries(rows: list[Row]) -> list[Any]:
 
     Safe in a worker thread on a copy of the row list: a record dict is never mutated, so a
     row read mid-edit gives its old or its new state, and the next journal write catches up.
+    An edited row that was undone back to its saved state is written as a record (still right).
     """
     return [
         r.source_line
-        if r.data is r.clean_data and r.source_line is not None and r.clean_bytes is not None
+        if r.version == r.clean_version and r.source_line is not None and r.clean_bytes is not None
         else r.data
         for r in rows
     ]

@@ -3,15 +3,21 @@
 A full lint (every rule, the dataset profile, answer tokens, the near-duplicate index) runs once
 in the background after opening and after saves; a keystroke then costs one record's rules, a few
 dictionary updates and one near-duplicate query. No textual here.
+
+What is kept per row is small (a million-line file must fit in memory): diagnostics only for rows
+that have some, and two digests per record for the live duplicate checks. The length and token
+figures of an unedited record are not kept: when it is first edited they are worked out again
+from its bytes on disk, which is what the full lint saw.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import importlib
 import importlib.util
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,16 +34,61 @@ LIVE_DATASET_RULES = ("duplicate-example", "duplicate-prompt", "near-duplicate")
 """Dataset rules whose verdict on the current example is recomputed as you type."""
 
 
-def make_line(row: Row, number: int) -> Line:
-    """A `Line` for the lint rules, built from the row's current data (no re-parsing)."""
+def make_line(row: Row, number: int, data: Any = None) -> Line:
+    """A `Line` for the lint rules, built from the row's current data (or `data`, read from it)."""
+    if data is None:
+        data = row.data
     return Line(
         number=number,
         raw=b"",
         ending=b"\n",
-        data=row.data,
-        record=row.record(),
+        data=data,
+        record=row.record(data),
         problems=list(row.problems) if not row.dirty or row.broken else [],
     )
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the live context counts for one record, so that it can be taken out again."""
+
+    key: bytes
+    """The example's digest (duplicate-example)."""
+    prompt: bytes | None
+    """A digest of its normalised prompt (duplicate-prompt); None without a prompt."""
+    words: tuple[int, ...]
+    tokens: tuple[int, ...]
+
+
+def stats_of(ex: ExampleStats, tokens: Sequence[int]) -> Stats:
+    prompt = hashlib.blake2b(ex.prompt.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return Stats(ex.example_key, prompt if ex.prompt else None, tuple(ex.answer_words), tuple(tokens))
+
+
+def _index_add(index: dict[bytes, Any], key: bytes, uid: int) -> None:
+    """index[key] is one uid, or a set of them when several records share the key."""
+    have = index.get(key)
+    if have is None:
+        index[key] = uid
+    elif isinstance(have, set):
+        have.add(uid)
+    elif have != uid:
+        index[key] = {have, uid}
+
+
+def _index_discard(index: dict[bytes, Any], key: bytes, uid: int) -> None:
+    have = index.get(key)
+    if have == uid:
+        del index[key]
+    elif isinstance(have, set):
+        have.discard(uid)
+        if len(have) == 1:
+            index[key] = next(iter(have))
+
+
+def _index_get(index: dict[bytes, Any], key: bytes | None) -> set[int]:
+    have = index.get(key) if key is not None else None
+    return set() if have is None else set(have) if isinstance(have, set) else {have}
 
 
 def answers_of(row: Row) -> list[str]:
@@ -104,6 +155,14 @@ class PanelView:
     """False until the whole-file rules (duplicates, lengths, voice) have run."""
 
 
+class Cancelled(Exception):
+    """The app is closing (or a newer lint replaced this one): stop early."""
+
+
+def _never() -> bool:
+    return False
+
+
 def _similarity_module():
     try:
         return importlib.import_module("intone.lint.similarity")
@@ -116,12 +175,19 @@ class FullLint:
     """The result of linting a snapshot of rows (built in a worker thread)."""
 
     rows: list[Row]
-    datas: list[Any]
+    versions: list[int]
+    """Each row's version when the snapshot was taken (read before its data)."""
     record_diags: dict[int, list[Diagnostic]]
     dataset_diags: dict[int, list[Diagnostic]]
+    """Only rows with diagnostics have an entry."""
     file_diags: list[Diagnostic]
-    examples: dict[int, ExampleStats]
-    answer_tokens: dict[int, list[int]]
+    word_counts: Counter[int]
+    token_counts: Counter[int]
+    by_key: dict[bytes, Any]
+    by_prompt: dict[bytes, Any]
+    edited_stats: dict[int, Stats]
+    """Stats of the rows that differed from their bytes on disk when linted (the others' stats
+    are worked out again from those bytes when needed)."""
     near_index: Any
 
 
@@ -145,85 +211,122 @@ class LiveLint:
         """intone.lint.similarity, imported by the worker that builds the index (numpy is slow to load)."""
         self.has_similarity = importlib.util.find_spec("intone.lint.similarity") is not None
         self.record_diags: dict[int, list[Diagnostic]] = {}
+        """Per row uid; after a full lint, only rows with diagnostics (and rows checked since)."""
         self.dataset_diags: dict[int, list[Diagnostic]] = {}
         self.file_diags: list[Diagnostic] = []
-        self.examples: dict[int, ExampleStats] = {}
-        self.answer_tokens: dict[int, list[int]] = {}
+        self.stats: dict[int, Stats] = {}
+        """Stats of the records counted as edited (see `_counted`)."""
         self.word_counts: Counter[int] = Counter()
         self.token_counts: Counter[int] = Counter()
-        self.by_key: dict[bytes, set[int]] = {}
-        self.by_prompt: dict[str, set[int]] = {}
+        self.by_key: dict[bytes, Any] = {}
+        self.by_prompt: dict[bytes, Any] = {}
         self.near_index: Any = None
         self.rows_by_uid: dict[int, Row] = {}
-        self.linted_data: dict[int, Any] = {}
+        self.linted_version: dict[int, int] = {}
+        """Row uid -> the version the full lint saw; -1 once its clean figures were taken out."""
         self.ready = False
         self.severity_counts: Counter[str] = Counter()
         self._near_pending: set[int] = set()
 
     # ------------------------------------------------------------------ full lint
 
-    def full_lint(self, rows: Sequence[Row], *, with_near: bool = True) -> FullLint:
-        """Lint every row (thread-safe: reads the rows' current data objects once)."""
-        datas = [r.data for r in rows]
-        lines = [make_line(r, i + 1) for i, r in enumerate(rows)]
-        uid_at = {i + 1: r.uid for i, r in enumerate(rows)}
+    def full_lint(
+        self, rows: Sequence[Row], *, with_near: bool = True, cancelled: Callable[[], bool] = _never
+    ) -> FullLint:
+        """Lint every row (thread-safe: reads each row's version, then its data, once).
+
+        Lines are made one at a time as the linter reads them, so that the records of a big file
+        are never all in memory at once. Raises Cancelled soon after `cancelled()` turns true."""
+        rows = list(rows)
+        versions = [r.version for r in rows]
         record_names = {r.name for r in self.record_rules} | set(self.line_rules)
-        report = self.linter.lint_lines(lines, self.display)
-        record_diags: dict[int, list[Diagnostic]] = {r.uid: [] for r in rows}
-        dataset_diags: dict[int, list[Diagnostic]] = {r.uid: [] for r in rows}
+
+        def lines() -> Iterator[Line]:
+            for number, row in enumerate(rows, 1):
+                if cancelled():
+                    raise Cancelled
+                yield make_line(row, number)
+
+        report = self.linter.lint_lines(lines(), self.display)
+        record_diags: dict[int, list[Diagnostic]] = {}
+        dataset_diags: dict[int, list[Diagnostic]] = {}
         file_diags: list[Diagnostic] = []
         for diag in report.diagnostics:
-            uid = uid_at.get(diag.line) if diag.line is not None else None
-            if uid is None:
+            if diag.line is None or not 1 <= diag.line <= len(rows):
                 file_diags.append(diag)
-            elif diag.name in record_names:
-                record_diags[uid].append(diag)
             else:
-                dataset_diags[uid].append(diag)
+                table = record_diags if diag.name in record_names else dataset_diags
+                table.setdefault(rows[diag.line - 1].uid, []).append(diag)
         profile: DatasetProfile = report.profile  # type: ignore[assignment]
-        examples = {uid_at[ex.line]: ex for ex in profile.examples}
-        counter = self.linter.counter
-        answer_tokens: dict[int, list[int]] = {}
-        flat = [(r.uid, a) for r in rows if r.uid in examples for a in answers_of(r)]
-        counts = counter.count_texts([a for _uid, a in flat])
-        for (uid, _a), n in zip(flat, counts):
-            answer_tokens.setdefault(uid, []).append(n)
-        near_index = self.build_near(rows, datas)[0] if with_near else None
+        del report
+        counts = iter(self.linter.counter.count_texts([a for ex in profile.examples for a in ex.answers]))
+        word_counts: Counter[int] = Counter()
+        token_counts: Counter[int] = Counter()
+        by_key: dict[bytes, Any] = {}
+        by_prompt: dict[bytes, Any] = {}
+        edited: dict[int, Stats] = {}
+        for ex in profile.examples:
+            row = rows[ex.line - 1]
+            stats = stats_of(ex, [next(counts) for _ in ex.answers])
+            word_counts.update(stats.words)
+            token_counts.update(stats.tokens)
+            _index_add(by_key, stats.key, row.uid)
+            if stats.prompt is not None:
+                _index_add(by_prompt, stats.prompt, row.uid)
+            if versions[ex.line - 1] != row.clean_version:
+                edited[row.uid] = stats
+        del profile
+        near_index = self.build_near(rows, versions, cancelled)[0] if with_near else None
         return FullLint(
-            list(rows), datas, record_diags, dataset_diags, file_diags, examples, answer_tokens, near_index
+            rows,
+            versions,
+            record_diags,
+            dataset_diags,
+            file_diags,
+            word_counts,
+            token_counts,
+            by_key,
+            by_prompt,
+            edited,
+            near_index,
         )
 
     def build_near(
-        self, rows: Sequence[Row], datas: Sequence[Any] | None = None
-    ) -> tuple[Any, dict[int, Any]]:
-        """A fresh near-duplicate index of every answer (slow for big files: run in a worker)."""
-        datas = datas if datas is not None else [r.data for r in rows]
-        indexed: dict[int, Any] = {}
+        self,
+        rows: Sequence[Row],
+        versions: Sequence[int] | None = None,
+        cancelled: Callable[[], bool] = _never,
+    ) -> tuple[Any, dict[int, int]]:
+        """A fresh near-duplicate index of every answer (slow for big files: run in a worker).
+
+        Returns it and the version of each row it indexed; raises Cancelled when asked to."""
+        versions = versions if versions is not None else [r.version for r in rows]
+        indexed: dict[int, int] = {}
         if self.similarity is None and self.has_similarity:
             self.similarity = _similarity_module()
         if self.similarity is None:
             return None, indexed
         near_index = self.similarity.NearDuplicateIndex(threshold=self.near_threshold)
-        for row, data in zip(rows, datas):
-            if data is None:
+        for row, version in zip(rows, versions):
+            if cancelled():
+                raise Cancelled
+            if row.broken:
                 continue
-            indexed[row.uid] = data
-            text = "\n".join(
-                m.get("content", "") for m in data.get("messages", []) if m.get("role") == "assistant"
-            )
+            indexed[row.uid] = version
+            text = "\n".join(answers_of(row))
             if self._comparable(text):
                 near_index.add(row.uid, text)
         return near_index, indexed
 
-    def adopt_near(self, near_index: Any, indexed: dict[int, Any], current_rows: Sequence[Row]) -> None:
+    def adopt_near(self, near_index: Any, indexed: dict[int, int], current_rows: Sequence[Row]) -> None:
         """Take a built index (UI thread) and bring it up to date with edits made meanwhile."""
         live = {r.uid: r for r in current_rows}
         for uid in list(indexed):
             row = live.get(uid)
-            if (row is None or row.data is not indexed[uid]) and uid in near_index:
+            if (row is None or row.version != indexed[uid]) and uid in near_index:
                 near_index.remove(uid)
         for row in current_rows:
-            if row.data is not None and indexed.get(row.uid, object()) is not row.data:
+            if not row.broken and indexed.get(row.uid) != row.version:
                 text = "\n".join(answers_of(row))
                 if self._comparable(text) and row.uid not in near_index:
                     near_index.add(row.uid, text)
@@ -236,30 +339,27 @@ class LiveLint:
         self.record_diags = result.record_diags
         self.dataset_diags = result.dataset_diags
         self.file_diags = result.file_diags
-        self.examples = result.examples
-        self.answer_tokens = result.answer_tokens
+        self.word_counts = result.word_counts
+        self.token_counts = result.token_counts
+        self.by_key, self.by_prompt = result.by_key, result.by_prompt
+        self.stats = result.edited_stats
         if result.near_index is not None:
             self.near_index = result.near_index
         self.rows_by_uid = {r.uid: r for r in current_rows}
-        self.linted_data = {r.uid: d for r, d in zip(result.rows, result.datas)}
-        self.word_counts = Counter(n for ex in self.examples.values() for n in ex.answer_words)
-        self.token_counts = Counter(n for ns in self.answer_tokens.values() for n in ns)
-        self.by_key, self.by_prompt = {}, {}
-        for uid, ex in self.examples.items():
-            self.by_key.setdefault(ex.example_key, set()).add(uid)
-            if ex.prompt:
-                self.by_prompt.setdefault(ex.prompt, set()).add(uid)
+        self.linted_version = {r.uid: v for r, v in zip(result.rows, result.versions)}
         self.ready = True
         stale: set[int] = set()
-        live_uids = set(self.rows_by_uid)
+        live_uids = self.rows_by_uid
         for table in (self.record_diags, self.dataset_diags):
             for uid in [u for u in table if u not in live_uids]:
                 del table[uid]
-        for uid in list(self.examples):
-            if uid not in live_uids:
-                self._forget(uid)
+        for row in result.rows:
+            if row.uid not in live_uids:  # deleted meanwhile: its figures come out
+                self.rows_by_uid[row.uid] = row
+                self._forget(row.uid)
+                del self.rows_by_uid[row.uid]
         for index, row in enumerate(current_rows):
-            if row.uid not in self.linted_data or self.linted_data[row.uid] is not row.data:
+            if self.linted_version.get(row.uid) != row.version:
                 stale.add(row.uid)
                 self.update_row(row, index)
         self._recount()
@@ -288,38 +388,58 @@ class LiveLint:
         self._forget(row.uid, near=False)
         if line.record is None:
             return
-        scratch = DatasetProfile(path=self.display)
-        ex = scratch.add(line)
-        if ex is None:
+        stats = self._stats_of_line(line)
+        if stats is None:
             return
-        self.examples[row.uid] = ex
-        self.word_counts.update(ex.answer_words)
-        self.by_key.setdefault(ex.example_key, set()).add(row.uid)
-        if ex.prompt:
-            self.by_prompt.setdefault(ex.prompt, set()).add(row.uid)
-        tokens = self.linter.counter.count_texts(answers_of(row))
-        self.answer_tokens[row.uid] = tokens
-        self.token_counts.update(tokens)
+        self._add(row.uid, stats)
+        self.stats[row.uid] = stats
         self._near_pending.add(row.uid)  # re-indexed when next queried (debounced panel update)
 
     def remove_row(self, row: Row) -> None:
         self._count(self.record_diags.pop(row.uid, []), -1)
         self._count(self.dataset_diags.pop(row.uid, []), -1)
-        self.rows_by_uid.pop(row.uid, None)
         self._forget(row.uid)
+        self.rows_by_uid.pop(row.uid, None)
+
+    def _stats_of_line(self, line: Line) -> Stats | None:
+        ex = DatasetProfile(path=self.display).add(line)
+        if ex is None:
+            return None
+        return stats_of(ex, self.linter.counter.count_texts(ex.answers))
+
+    def _counted(self, uid: int) -> Stats | None:
+        """The figures now counted for `uid`: kept if it was edited, else worked out again from
+        its bytes on disk (what the full lint saw); None when nothing is counted for it."""
+        stats = self.stats.get(uid)
+        if stats is not None:
+            return stats
+        row = self.rows_by_uid.get(uid)
+        if row is None or row.broken or self.linted_version.get(uid, -1) != row.clean_version:
+            return None  # (saved since with other content: the next full lint recounts it)
+        data = row.clean_data()
+        line = Line(number=1, raw=b"", ending=b"\n", data=data, record=row.record(data))
+        return self._stats_of_line(line)
+
+    def _add(self, uid: int, stats: Stats) -> None:
+        self.word_counts.update(stats.words)
+        self.token_counts.update(stats.tokens)
+        _index_add(self.by_key, stats.key, uid)
+        if stats.prompt is not None:
+            _index_add(self.by_prompt, stats.prompt, uid)
 
     def _forget(self, uid: int, near: bool = True) -> None:
-        ex = self.examples.pop(uid, None)
-        if ex is not None:
-            self.word_counts.subtract(ex.answer_words)
+        stats = self._counted(uid)
+        self.stats.pop(uid, None)
+        if uid in self.linted_version:
+            self.linted_version[uid] = -1  # its clean figures are out: never taken out twice
+        if stats is not None:
+            self.word_counts.subtract(stats.words)
             self.word_counts += Counter()  # drop zero counts
-            _discard(self.by_key, ex.example_key, uid)
-            if ex.prompt:
-                _discard(self.by_prompt, ex.prompt, uid)
-        tokens = self.answer_tokens.pop(uid, None)
-        if tokens:
-            self.token_counts.subtract(tokens)
+            self.token_counts.subtract(stats.tokens)
             self.token_counts += Counter()
+            _index_discard(self.by_key, stats.key, uid)
+            if stats.prompt is not None:
+                _index_discard(self.by_prompt, stats.prompt, uid)
         if near:
             self._near_pending.discard(uid)
             if self.near_index is not None and uid in self.near_index:
@@ -349,7 +469,7 @@ class LiveLint:
     def diagnostics_for(self, row: Row, index: int, rows: Sequence[Row]) -> list[Diagnostic]:
         """The current example's diagnostics: fresh record rules, live duplicates, the rest."""
         diags = list(self.record_diags.get(row.uid, []))
-        edited = self.linted_data.get(row.uid, object()) is not row.data
+        edited = self.linted_version.get(row.uid) != row.version
         for d in self.dataset_diags.get(row.uid, []):
             if not (edited and d.name in self.live_rules):
                 diags.append(d)
@@ -358,12 +478,13 @@ class LiveLint:
         return sorted(diags, key=lambda d: (-SEVERITY_RANK[d.severity], d.code))
 
     def _live_duplicates(self, row: Row, index: int, rows: Sequence[Row]) -> list[Diagnostic]:
-        ex = self.examples.get(row.uid)
-        if ex is None:
+        stats = self.stats.get(row.uid)
+        if stats is None:
             return []
         out = []
         rule = self.live_rules.get("duplicate-example")
-        others = self.by_key.get(ex.example_key, set()) - {row.uid}
+        same_example = _index_get(self.by_key, stats.key)
+        others = same_example - {row.uid}
         if rule is not None and others:
             other = self._position(min(others, key=lambda u: self._position(u, rows)), rows)
             out.append(
@@ -372,11 +493,7 @@ class LiveLint:
                 )
             )
         rule = self.live_rules.get("duplicate-prompt")
-        others = (
-            (self.by_prompt.get(ex.prompt, set()) - {row.uid} - self.by_key.get(ex.example_key, set()))
-            if ex.prompt
-            else set()
-        )
+        others = _index_get(self.by_prompt, stats.prompt) - {row.uid} - same_example
         if rule is not None and others:
             other = self._position(min(others, key=lambda u: self._position(u, rows)), rows)
             out.append(
@@ -407,7 +524,7 @@ class LiveLint:
             row = self.rows_by_uid.get(uid)
             if uid in self.near_index:
                 self.near_index.remove(uid)
-            if row is not None and row.data is not None and uid in self.examples:
+            if row is not None and not row.broken and uid in self.stats:
                 text = "\n".join(answers_of(row))
                 if self._comparable(text):
                     self.near_index.add(uid, text)
@@ -448,7 +565,7 @@ class LiveLint:
             near=near,
             near_available=self.near_index is not None,
             dataset_diagnostics=list(self.file_diags),
-            checked=row is None or row.uid in self.record_diags,
+            checked=row is None or self.ready or row.uid in self.record_diags,
             file_checked=self.ready,
         )
 

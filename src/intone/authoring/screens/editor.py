@@ -24,7 +24,7 @@ from textual.widgets import Checkbox, Footer, Input
 from textual.worker import get_current_worker
 
 from intone.authoring import journal
-from intone.authoring.live import FullLint, LiveLint
+from intone.authoring.live import Cancelled, FullLint, LiveLint
 from intone.authoring.model import (
     Dataset,
     DiskState,
@@ -155,7 +155,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
             self.result = result
 
     class NearBuilt(Message):
-        def __init__(self, index: Any, indexed: dict[int, Any]) -> None:
+        def __init__(self, index: Any, indexed: dict[int, int]) -> None:
             super().__init__()
             self.index = index
             self.indexed = indexed
@@ -182,6 +182,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         self.reading = self._lines is not None
         self.live = LiveLint(settings, str(path))
         self.current: int | None = None
+        self._shown_row: Row | None = None
         self.first_paint_at: float | None = None
         self.schema_ready = False
         """Set once pydantic is loaded (just after the first paint)."""
@@ -261,8 +262,11 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     @work(thread=True, exclusive=True, group="load")
     def _load_rest(self, rest) -> None:
+        worker = get_current_worker()
         batch = []
         for row in rest:
+            if worker.is_cancelled:  # quitting: the thread must not keep the process alive
+                return
             batch.append(row)
             if len(batch) >= LOAD_BATCH:
                 self.post_message(self.Loaded(batch, False))
@@ -325,8 +329,13 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
     def select(self, index: int | None, *, focus_editor: bool = False) -> None:
         self.dataset.undo.seal()
         rows = self.dataset.rows
+        if self._shown_row is not None:
+            self._shown_row.release()  # an unchanged row keeps only its bytes
         self.current = index if index is not None and 0 <= index < len(rows) else None
         row = rows[self.current] if self.current is not None else None
+        if row is not None and not row.too_long:
+            row.materialize()  # one dict while it is shown and edited
+        self._shown_row = row
         if self.current is not None:
             self.examples.show_index(self.current)
         self.editor.show(row, self.current or 0, len(rows))
@@ -339,19 +348,26 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         rows = self.dataset.rows
         row = rows[self.current] if self.current is not None else None
         answer = None
-        if row is not None and not row.broken and self.schema_ready and row.uid not in self.live.record_diags:
+        if (
+            row is not None
+            and not row.readonly  # a too-long line is checked by the whole-file lint, off this thread
+            and self.schema_ready
+            and not self.live.ready
+            and row.uid not in self.live.record_diags
+        ):
             self.live.update_row(row, self.current)  # just opened: its own rules, before the whole file's
             self.update_status()
         focused = self.editor.current_message()
-        if row is not None and focused is not None and not row.broken:
+        if row is not None and focused is not None and not row.readonly:
             roles = [m.get("role") for m in row.messages]
             if focused < len(roles) and roles[focused] == "assistant":
                 answer = roles[:focused].count("assistant")
         view = self.live.panel(
-            row if row is not None and not row.broken else None, self.current or 0, rows, answer
+            row if row is not None and not row.readonly else None, self.current or 0, rows, answer
         )
-        if row is not None and row.broken:
-            view.diagnostics = self.live.record_diags.get(row.uid, [])
+        if row is not None and row.readonly:
+            view.diagnostics = self.live.diagnostics_for(row, self.current or 0, rows)
+            view.checked = self.live.ready or row.uid in self.live.record_diags
         labels = []
         for uid, similarity in view.near:
             other = self.live.rows_by_uid.get(uid)
@@ -495,7 +511,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         if self.current is None:
             return None
         row = self.dataset.rows[self.current]
-        if row.broken:
+        if row.readonly:
             self.notify(str(ReadOnlyRow(row)), severity="warning", markup=False)
             return None
         return row
@@ -507,14 +523,19 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     @work(thread=True, exclusive=True, group="lint")
     def _lint_worker(self, rows: list, with_near: bool) -> None:
-        result = self.live.full_lint(rows, with_near=False)
-        if get_current_worker().is_cancelled:
+        worker = get_current_worker()
+        cancelled = lambda: worker.is_cancelled  # checked between records
+        try:
+            result = self.live.full_lint(rows, with_near=False, cancelled=cancelled)
+            if cancelled():
+                return
+            self.post_message(self.Linted(result))
+            if with_near:
+                index, indexed = self.live.build_near(rows, result.versions, cancelled)
+                if index is not None and not cancelled():
+                    self.post_message(self.NearBuilt(index, indexed))
+        except Cancelled:
             return
-        self.post_message(self.Linted(result))
-        if with_near:
-            index, indexed = self.live.build_near(rows, result.datas)
-            if index is not None and not get_current_worker().is_cancelled:
-                self.post_message(self.NearBuilt(index, indexed))
 
     @on(Linted)
     def _linted(self, event: Linted) -> None:

@@ -138,7 +138,7 @@ class ConversationEditor(VerticalScroll):
             self._rebuild(turns, None, [])
             return
         title.update(self._title(row, index, total))
-        if row.broken:
+        if row.readonly:
             buttons.display = False
             self._rebuild(turns, ("broken",), [])
             turns.mount(Static(self._broken_text(row), classes="broken"))
@@ -171,11 +171,12 @@ class ConversationEditor(VerticalScroll):
     @staticmethod
     def _title(row: Row, index: int, total: int) -> Content:
         meta = []
-        data = row.data
+        data = None if row.too_long else row.data  # not parsed on this thread when huge
         if isinstance(data, dict) and data.get("id") is not None:
             meta.append(f"id {data['id']}")
-        if row.tags():
-            meta.append("tags " + ", ".join(row.tags()))
+        tags = row.tags() if data is not None else []
+        if tags:
+            meta.append("tags " + ", ".join(tags))
         title = f"Example {index + 1} of {total}" + (f"  ·  {'  ·  '.join(meta)}" if meta else "")
         return plain(title, limit=300, one_line=True)
 
@@ -183,18 +184,24 @@ class ConversationEditor(VerticalScroll):
     def _broken_text(row: Row) -> Content:
         data = row.clean_bytes or b""
         raw = data[: 4 * SHOW_CHARS].decode("utf-8", "replace").rstrip("\r\n")
-        parts: list[str | Content | tuple[str, str]] = [
-            (
-                f"Line {row.source_line} cannot be read; it is kept verbatim and is read-only.\n\n",
-                "bold ansi_red",
+        if row.broken:
+            why = f"Line {row.source_line} cannot be read; it is kept verbatim and is read-only.\n\n"
+        else:
+            why = (
+                f"Line {row.source_line} is {len(data):,} bytes, too long to edit here; it is kept as it "
+                "is and checked with the whole file, and is read-only.\n\n"
             )
-        ]
+        parts: list[str | Content | tuple[str, str]] = [(why, "bold ansi_red")]
         for problem in row.problems:
             parts += [plain(problem.name, "ansi_red"), ": ", plain(problem.message), "\n"]
         parts += ["\n", plain(raw[:SHOW_CHARS], "dim")]
         if len(raw) > SHOW_CHARS or len(data) > 4 * SHOW_CHARS:
             parts.append((f"… (the line is {len(data):,} bytes)", "dim"))
-        parts.append("\n\nFix it in a text editor, or run `intone lint` for details.")
+        parts.append(
+            "\n\nFix it in a text editor, or run `intone lint` for details."
+            if row.broken
+            else "\n\nEdit it in a text editor."
+        )
         return Content.assemble(*parts)
 
     def focus_turn(self, message_index: int | None = None) -> None:

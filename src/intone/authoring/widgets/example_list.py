@@ -17,6 +17,8 @@ from textual.strip import Strip
 from intone.authoring.model import Row
 from intone.authoring.widgets.plain import shown
 
+SUMMARIES = 2000
+"""Rows whose list line is kept (a few screens' worth)."""
 PROMPT_CHARS = 300
 """More than a list line shows, even at full width (long prompts are cut before wrapping work)."""
 
@@ -58,6 +60,7 @@ class ExampleList(ScrollView, can_focus=True):
         self.cursor = 0
         """Position in the visible list."""
         self.worst = worst
+        self._summaries: dict[tuple[int, int], tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ data
 
@@ -133,16 +136,36 @@ class ExampleList(ScrollView, can_focus=True):
                 Segment(" broken ", base + Style(dim=True)),
                 Segment(problem, base + Style(italic=True)),
             ]
+        elif row.too_long:
+            badge, style = BADGES.get(self.worst(row), BADGES[None])
+            size = f" {len(row.clean_bytes or b''):,} bytes: too long to edit here"
+            segments += [Segment(badge, base + style), Segment(size, base + Style(dim=True))]
         else:
             badge, style = BADGES.get(self.worst(row), BADGES[None])
-            prompt = shown(" ".join(row.prompt()[:PROMPT_CHARS].split()), PROMPT_CHARS, one_line=True)
+            words, prompt = self._summary(row)
             segments += [
                 Segment(badge, base + style),
-                Segment(f" {row.answer_words():>4}w ", base + Style(dim=True)),
+                Segment(f" {words:>4}w ", base + Style(dim=True)),
                 Segment(prompt or "(empty prompt)", base),
             ]
         strip = Strip(segments).crop(0, width).extend_cell_length(width, base)
         return strip
+
+    def _summary(self, row: Row) -> tuple[int, str]:
+        """Answer words and the prompt as one line, kept for the rows drawn lately (a row keeps only
+        its bytes, and a redraw should not parse every visible row again)."""
+        key = (row.uid, row.version)
+        summary = self._summaries.get(key)
+        if summary is None:
+            prompt = row.prompt()
+            summary = (
+                row.answer_words(),
+                shown(" ".join(prompt[:PROMPT_CHARS].split()), PROMPT_CHARS, one_line=True),
+            )
+            if len(self._summaries) >= SUMMARIES:
+                del self._summaries[next(iter(self._summaries))]
+            self._summaries[key] = summary
+        return summary
 
     # ------------------------------------------------------------------ input
 

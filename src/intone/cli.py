@@ -75,3 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,14 +36,20 @@ class DuplicateExample(DatasetRule):
     summary = "Exact duplicate of an earlier example"
     fix_hint = "Delete this copy or rewrite it into a different example."
 
+    def finding(self, path: str, line: int, first: int) -> Diagnostic | None:
+        """The finding for the example on `line` whose conversation first appears on line `first`
+        (None when it is that first copy): the one place it is made, for `check_dataset` and for
+        the editor's live lint, which keeps its own index of keys to lines."""
+        if first == line:
+            return None
+        return self.diagnostic(path, line, f"same conversation as line {first}", related=(first,))
+
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         first: dict[bytes, int] = {}
         for ex in profile.examples:
-            earlier = first.setdefault(ex.example_key, ex.line)
-            if earlier != ex.line:
-                yield self.diagnostic(
-                    ctx.path, ex.line, f"same conversation as line {earlier}", related=(earlier,)
-                )
+            found = self.finding(ctx.path, ex.line, first.setdefault(ex.example_key, ex.line))
+            if found is not None:
+                yield found
 
 
 class DuplicatePrompt(DatasetRule):
@@ -69,17 +75,24 @@ class DuplicatePrompt(DatasetRule):
     summary = "Same user prompt as an earlier example"
     fix_hint = "Keep one answer, or make the prompts differ."
 
+    def finding(self, path: str, line: int, prompt: str, first: int, same_example: bool) -> Diagnostic | None:
+        """The finding for the example on `line` with normalised `prompt`, which first appears on
+        line `first`; `same_example` when that first example is this one's exact copy (then
+        duplicate-example reports it, not this rule). None for the first, or for an exact copy.
+        The one place it is made, for `check_dataset` and for the editor's live lint."""
+        if not prompt or first == line or same_example:
+            return None
+        shown = prompt if len(prompt) <= 50 else prompt[:47] + "..."
+        return self.diagnostic(
+            path, line, f"prompt {shown!r} already appears on line {first}", related=(first,)
+        )
+
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         first: dict[str, tuple[int, bytes]] = {}
         for ex in profile.examples:
             if not ex.prompt:
                 continue
             earlier = first.setdefault(ex.prompt, (ex.line, ex.example_key))
-            if earlier[0] != ex.line and earlier[1] != ex.example_key:
-                shown = ex.prompt if len(ex.prompt) <= 50 else ex.prompt[:47] + "..."
-                yield self.diagnostic(
-                    ctx.path,
-                    ex.line,
-                    f"prompt {shown!r} already appears on line {earlier[0]}",
-                    related=(earlier[0],),
-                )
+            found = self.finding(ctx.path, ex.line, ex.prompt, earlier[0], earlier[1] == ex.example_key)
+            if found is not None:
+                yield found

@@ -92,7 +92,7 @@ def test_figures_follow_edits_of_rows_never_held_in_memory(tmp_path: Path) -> No
     live.adopt(live.full_lint(dataset.rows, with_near=False), dataset.rows)
     words = sum(live.word_counts.values())
     row = dataset.rows[10]
-    copy = dataset.rows[11].data
+    copy = dataset.rows[9].data  # an earlier line: batch lint reports the later copy
     dataset.replace(10, copy)
     live.update_row(row, 10)
     assert sum(live.word_counts.values()) == words  # the old answer out, the new one in

@@ -26,9 +26,11 @@ from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.engine import Linter
-from intone.lint.registry import DatasetRule, LineRule, RecordRule
+from intone.lint.registry import DatasetRule, LineRule, RecordRule, read_diagnostics
+from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
+from intone.lint.rules.neardup import NearDuplicate
 from intone.lint.stats import DatasetProfile, ExampleStats
-from intone.schemas.jsonl import Line
+from intone.schemas.jsonl import Line, validate_line
 
 LIVE_DATASET_RULES = ("duplicate-example", "duplicate-prompt", "near-duplicate")
 """Dataset rules whose verdict on the current example is recomputed as you type."""
@@ -38,7 +40,7 @@ def make_line(row: Row, number: int, data: Any = None) -> Line:
     """A `Line` for the lint rules, built from the row's current data (or `data`, read from it)."""
     if data is None:
         data = row.data
-    return Line(
+    line = Line(
         number=number,
         raw=b"",
         ending=b"\n",
@@ -46,6 +48,9 @@ def make_line(row: Row, number: int, data: Any = None) -> Line:
         record=row.record(data),
         problems=list(row.problems) if not row.dirty or row.broken else [],
     )
+    if line.record is None and row.dirty and not row.broken:
+        validate_line(line)  # an edit the schema rejects: its problems, as batch lint reads them
+    return line
 
 
 @dataclass(slots=True)
@@ -56,13 +61,15 @@ class Stats:
     """The example's digest (duplicate-example)."""
     prompt: bytes | None
     """A digest of its normalised prompt (duplicate-prompt); None without a prompt."""
+    prompt_text: str
+    """The normalised prompt itself (duplicate-prompt's message; kept only for edited records)."""
     words: tuple[int, ...]
     tokens: tuple[int, ...]
 
 
 def stats_of(ex: ExampleStats, tokens: Sequence[int]) -> Stats:
     prompt = hashlib.blake2b(ex.prompt.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return Stats(ex.example_key, prompt if ex.prompt else None, tuple(ex.answer_words), tuple(tokens))
+    return Stats(ex.example_key, prompt if ex.prompt else None, ex.prompt, tuple(ex.answer_words), tuple(tokens))
 
 
 def _index_add(index: dict[bytes, Any], key: bytes, uid: int) -> None:
@@ -200,12 +207,15 @@ class LiveLint:
         self.display = display
         self.ctx = LintContext(path=display, settings=self.linter.settings, counter=self.linter.counter)
         self.record_rules = [r for r in rules if isinstance(r, RecordRule)]
-        self.line_rules = {r.name: r for r in rules if isinstance(r, LineRule)}
+        self.line_rules = {r.problem: r for r in rules if isinstance(r, LineRule)}
+        """Reader problem -> its rule, for `read_diagnostics` (the path batch lint takes too)."""
         self.dataset_rules = [r for r in rules if isinstance(r, DatasetRule)]
         self.live_rules = {r.name: r for r in self.dataset_rules if r.name in LIVE_DATASET_RULES}
-        near = next((r for r in self.dataset_rules if r.name == "near-duplicate"), None)
-        self.near_threshold = float(near.opt.get("threshold", 0.7)) if near is not None else 0.7
-        self.near_min_words = int(near.opt.get("min-words", 0)) if near is not None else 0
+        self.duplicate_example = next((r for r in rules if isinstance(r, DuplicateExample)), None)
+        self.duplicate_prompt = next((r for r in rules if isinstance(r, DuplicatePrompt)), None)
+        near = next((r for r in rules if isinstance(r, NearDuplicate)), None) or NearDuplicate()
+        self.near_threshold = float(near.opt["threshold"])
+        self.near_min_words = int(near.opt["min-words"])
         """Answers shorter than this are not compared (as the near-duplicate rule does)."""
         self.similarity: Any = None
         """intone.lint.similarity, imported by the worker that builds the index (numpy is slow to load)."""
@@ -239,7 +249,7 @@ class LiveLint:
         are never all in memory at once. Raises Cancelled soon after `cancelled()` turns true."""
         rows = list(rows)
         versions = [r.version for r in rows]
-        record_names = {r.name for r in self.record_rules} | set(self.line_rules)
+        record_names = {r.name for r in self.record_rules} | {r.name for r in self.line_rules.values()}
 
         def lines() -> Iterator[Line]:
             for number, row in enumerate(rows, 1):
@@ -372,11 +382,7 @@ class LiveLint:
         self.rows_by_uid[row.uid] = row
         line = make_line(row, index + 1)
         old = self.record_diags.get(row.uid, [])
-        new: list[Diagnostic] = []
-        for problem in line.problems:
-            rule = self.line_rules.get(problem.name)
-            if rule is not None:
-                new.append(rule.diagnostic(self.display, line.number, problem.message, column=problem.column))
+        new = list(read_diagnostics(line, self.line_rules, self.display))
         if line.record is not None:
             for rule in self.record_rules:
                 new.extend(rule.check(line, self.ctx))
@@ -481,37 +487,26 @@ class LiveLint:
         stats = self.stats.get(row.uid)
         if stats is None:
             return []
+        """The duplicate rules' own findings for this row, from the live indexes of keys to rows
+        (the first row with the key, in file order, is the one the batch rules relate to)."""
         out = []
-        rule = self.live_rules.get("duplicate-example")
         same_example = _index_get(self.by_key, stats.key)
-        others = same_example - {row.uid}
-        if rule is not None and others:
-            other = self._position(min(others, key=lambda u: self._position(u, rows)), rows)
-            out.append(
-                rule.diagnostic(
-                    self.display, index + 1, f"same conversation as line {other + 1}", related=(other + 1,)
+        rule = self.duplicate_example
+        if rule is not None:
+            first = _first(same_example, rows)
+            found = rule.finding(self.display, index + 1, first[0] + 1) if first is not None else None
+            if found is not None:
+                out.append(found)
+        prompt_rule = self.duplicate_prompt
+        if prompt_rule is not None and stats.prompt is not None:
+            first = _first(_index_get(self.by_prompt, stats.prompt), rows)
+            if first is not None:
+                found = prompt_rule.finding(
+                    self.display, index + 1, stats.prompt_text, first[0] + 1, first[1] in same_example
                 )
-            )
-        rule = self.live_rules.get("duplicate-prompt")
-        others = _index_get(self.by_prompt, stats.prompt) - {row.uid} - same_example
-        if rule is not None and others:
-            other = self._position(min(others, key=lambda u: self._position(u, rows)), rows)
-            out.append(
-                rule.diagnostic(
-                    self.display,
-                    index + 1,
-                    f"prompt already appears on line {other + 1}",
-                    related=(other + 1,),
-                )
-            )
+                if found is not None:
+                    out.append(found)
         return out
-
-    def _position(self, uid: int, rows: Sequence[Row]) -> int:
-        row = self.rows_by_uid.get(uid)
-        try:
-            return rows.index(row) if row is not None else 1 << 30
-        except ValueError:
-            return 1 << 30
 
     def _comparable(self, text: str) -> bool:
         return bool(text.strip()) and len(text.split()) >= self.near_min_words
@@ -568,6 +563,15 @@ class LiveLint:
             checked=row is None or self.ready or row.uid in self.record_diags,
             file_checked=self.ready,
         )
+
+
+def _first(uids: set[int], rows: Sequence[Row]) -> tuple[int, int] | None:
+    """(index, uid) of the first row in `rows` whose uid is in `uids`; None when none is."""
+    if uids:
+        for i, row in enumerate(rows):
+            if row.uid in uids:
+                return i, row.uid
+    return None
 
 
 def _discard(index: dict[Any, set[int]], key: Any, uid: int) -> None:

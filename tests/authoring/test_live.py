@@ -96,3 +96,23 @@ def test_panel_says_what_is_not_checked_yet(sample: Path) -> None:
     clean = live.panel(dataset.rows[0], 0, dataset.rows)
     assert clean.checked and clean.file_checked
     assert LintPanel._diagnostics(clean).plain.endswith("✔ no problems")
+
+
+def test_voice_findings_appear_live_as_you_type(sample: Path) -> None:
+    """Issue 12.4: assistant-boilerplate and template-leak, the batch rules' own checks, show for
+    the edited answer at once (the editor runs every per-record rule on each keystroke)."""
+    dataset, live = ready(sample)
+    row = dataset.rows[0]
+    dataset.replace(0, set_content(row.data, 1, "Certainly! As an AI language model, I hope this helps."))
+    live.update_row(row, 0)
+    found = {d.name: d for d in live.diagnostics_for(row, 0, dataset.rows)}
+    assert "assistant-boilerplate" in found
+    assert '"As an AI language model"' in found["assistant-boilerplate"].message
+    dataset.replace(0, set_content(row.data, 1, "Aye, the kettle's on.<end_of_turn>"))
+    live.update_row(row, 0)
+    names = [d.name for d in live.diagnostics_for(row, 0, dataset.rows)]
+    assert names == ["template-leak"]
+    saved = sample.parent / "saved.jsonl"
+    saved.write_bytes(b"".join(dataset.encoded()))
+    batch = [d for d in Linter().lint_path(saved).diagnostics if d.line == 1 and d.name == "template-leak"]
+    assert [d.message for d in batch] == [d.message for d in live.diagnostics_for(row, 0, dataset.rows)]

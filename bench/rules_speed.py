@@ -22,8 +22,8 @@ from rule_quality import RULES as VOICE_RULES  # the one list of voice/distribut
 from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.engine import Linter
+from intone.lint.profile import DatasetProfile
 from intone.lint.rules import RULES
-from intone.lint.stats import DatasetProfile
 from intone.lint.tokens import TiktokenCounter
 
 REPEATS = 3

@@ -66,8 +66,7 @@ def end_of_turn_probabilities(loaded, data: Path, *, base: bool = False) -> list
 
 
 def main() -> int:
-    from intone.lint.text import quantile
-    from intone.lint.text import word_count
+    from intone.lint.text import quantile, word_count
     from intone.train.data import read_conversations
     from intone.train.measure import measure_reply
     from intone.train.sample import GenerationOptions, generate_batch, load_for_generation, read_prompts

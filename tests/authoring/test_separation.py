@@ -19,7 +19,7 @@ LOGIC = (
 
 def test_lint_and_the_app_logic_do_not_import_textual() -> None:
     code = (
-        "import sys, intone.lint, intone.lint.engine, intone.cli, intone.authoring.commands, "
+        "import sys, intone.lint, intone.lint.engine, intone.cli, intone.commands.author, "
         + ", ".join(LOGIC)
         + "; print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch')))"
     )

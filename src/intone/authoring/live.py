@@ -26,10 +26,10 @@ from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.engine import Linter
+from intone.lint.profile import DatasetProfile, ExampleStats
 from intone.lint.registry import DatasetRule, LineRule, RecordRule, read_diagnostics
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
 from intone.lint.rules.neardup import NearDuplicate
-from intone.lint.stats import DatasetProfile, ExampleStats
 from intone.schemas.jsonl import Line, validate_line
 
 LIVE_DATASET_RULES = ("duplicate-example", "duplicate-prompt", "near-duplicate")

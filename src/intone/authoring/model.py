@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from intone.authoring.undo import Edit, UndoStack
-from intone.lint.stats import word_count
+from intone.lint.profile import word_count
 from intone.schemas.jsonl import (
     BOM,
     Line,

@@ -15,6 +15,7 @@ from intone.errors import ConfigError
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.edit import rewritable
+from intone.lint.profile import DatasetProfile, ExampleStats
 from intone.lint.registry import (
     CrossRule,
     DatasetRule,
@@ -26,7 +27,6 @@ from intone.lint.registry import (
 )
 from intone.lint.rules import RULES
 from intone.lint.rules.structure import CrlfLineEnding, UnreadableFile
-from intone.lint.stats import DatasetProfile, ExampleStats
 from intone.lint.tokens import TiktokenCounter, TokenCounter
 from intone.schemas.jsonl import Line, read_jsonl
 

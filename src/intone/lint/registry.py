@@ -15,7 +15,7 @@ from intone.schemas.jsonl import Problem
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.edit import LineEdit
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
     from intone.schemas.jsonl import Line, ReadProblem
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")

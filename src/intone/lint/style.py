@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from intone.lint.stats import normalize_ws
+from intone.lint.profile import normalize_ws
 from intone.lint.text import quantile
 
 # ---------------------------------------------------------------------------- masking

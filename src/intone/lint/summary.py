@@ -78,9 +78,9 @@ def _edge_table(edges: list[tuple[str, ...]], total: int, *, end: bool = False) 
 def collect(path: Path, settings, counter=None) -> dict[str, Any]:
     """Everything `intone stats` shows, as plain JSON-ready data."""
     from intone.lint.context import LintContext
+    from intone.lint.profile import DatasetProfile
     from intone.lint.rules.catchphrase import CatchphraseImbalance
     from intone.lint.rules.style_drift import StyleDrift
-    from intone.lint.stats import DatasetProfile
     from intone.lint.tokens import TiktokenCounter
     from intone.schemas.jsonl import read_jsonl
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
+from intone.lint.profile import evenly_spaced
 from intone.lint.registry import DatasetRule, Option
-from intone.lint.stats import evenly_spaced
 from intone.lint.text import line_list, percent, phrase_key
 from intone.lint.wordlists import NGRAM_STOPWORDS
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 
 @dataclass(frozen=True)

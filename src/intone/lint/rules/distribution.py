@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from intone.lint.profile import evenly_spaced
 from intone.lint.registry import DatasetRule, Option
-from intone.lint.stats import evenly_spaced
 from intone.lint.text import histogram_lines, mean_sd, quantile
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 
 

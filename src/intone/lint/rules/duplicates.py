@@ -10,7 +10,7 @@ from intone.lint.registry import DatasetRule
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 
 class DuplicateExample(DatasetRule):

@@ -14,7 +14,7 @@ from intone.lint.wordlists import EDGE_STOPWORDS, expand_contractions
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 
 class _RepeatedEdge(DatasetRule):

@@ -11,7 +11,7 @@ from intone.lint.text import line_list
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 
 class NearDuplicate(DatasetRule):

@@ -12,7 +12,7 @@ from intone.lint.text import percent
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
     from intone.lint.style import Feature, StyleSample
 
 
@@ -254,7 +254,7 @@ class StyleDrift(DatasetRule):
 def _copy_lines(profile: DatasetProfile, keys: set[str]) -> dict[str, list[int]]:
     """Every line holding an answer whose whitespace-normalised text is one of `keys`, in file
     order. Read only when there is something to report."""
-    from intone.lint.stats import normalize_ws
+    from intone.lint.profile import normalize_ws
 
     out: dict[str, list[int]] = {}
     for line, text in profile.answers():

@@ -7,15 +7,15 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from intone.lint.profile import evenly_spaced
 from intone.lint.registry import DatasetRule, Option
-from intone.lint.stats import evenly_spaced
 from intone.lint.text import line_list, percent, words
 from intone.lint.wordlists import PROMPT_STOPWORDS
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
-    from intone.lint.stats import DatasetProfile
+    from intone.lint.profile import DatasetProfile
 
 _TAG_RE = re.compile(r"^\[[^\]\n]{1,40}\]")
 MIN_FRAME, MAX_FRAME = 2, 8

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 from intone.errors import UsageError
-from intone.lint.discover import _kind  # how `intone lint` names a FIFO, device or socket
+from intone.lint.discover import file_kind  # how `intone lint` names a FIFO, device or socket
 
 
 def check_editable(path: Path) -> None:
@@ -35,7 +35,7 @@ def check_editable(path: Path) -> None:
     if stat.S_ISDIR(mode):
         raise UsageError(f"{path}: is a folder; give a .jsonl file (it is created on first save if missing)")
     if not stat.S_ISREG(mode):
-        raise UsageError(f"{path}: {_kind(mode)}, not a file; save the data to a .jsonl file and open that")
+        raise UsageError(f"{path}: {file_kind(mode)}, not a file; save the data to a .jsonl file and open that")
     try:
         with open(path, "rb"):
             pass

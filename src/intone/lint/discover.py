@@ -49,7 +49,7 @@ def collect_paths(paths: Sequence[str]) -> list[Entry]:
         except OSError as exc:
             raise UsageError(f"{raw}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(mode):  # a FIFO would block the read forever
-            kind = _kind(mode)
+            kind = file_kind(mode)
             raise UsageError(f"{raw}: {kind}, not a file; save the data to a .jsonl file and lint that")
         found.append(Entry(path, named=True))
     return found
@@ -87,7 +87,7 @@ def _search(folder: Path) -> list[Entry]:
                 found.append(Entry(path, named=False))
             else:
                 shown = printable(str(path))
-                print(f"intone: warning: {shown}: {_kind(mode)}, not a file; skipped", file=sys.stderr)
+                print(f"intone: warning: {shown}: {file_kind(mode)}, not a file; skipped", file=sys.stderr)
     for path in named_like_files:  # a folder `x.jsonl` with nothing to lint inside is a finding
         if not any(path in entry.path.parents for entry in found):
             error = IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
@@ -95,7 +95,8 @@ def _search(folder: Path) -> list[Entry]:
     return sorted(found, key=lambda entry: entry.path)
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """How a non-regular file is named in messages ("a named pipe (FIFO)", "a device", ...)."""
     if stat.S_ISFIFO(mode):
         return "a named pipe (FIFO)"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

@@ -33,10 +33,6 @@ def normalize_ws(text: str) -> str:
     return " ".join(text.split())
 
 
-def normalize_prompt(text: str) -> str:
-    return normalize_ws(text).casefold()
-
-
 @dataclass(slots=True)
 class ExampleStats:
     """What the dataset rules need to know about one valid record."""
@@ -83,11 +79,12 @@ class DatasetProfile:
         for msg in record.messages:
             digest.update(msg.role.encode())
             digest.update(b"\x00")
-            normal = normalize_ws(msg.content).encode("utf-8", "surrogatepass")
+            normal_text = normalize_ws(msg.content)
+            normal = normal_text.encode("utf-8", "surrogatepass")
             digest.update(normal)
             digest.update(b"\x01")
             if msg.role == "user":
-                prompts.append(normalize_prompt(msg.content))
+                prompts.append(normal_text.casefold())  # the prompt key: whitespace-normalised, case-folded
                 prompt_words += word_count(msg.content)
             elif msg.role == "assistant":
                 answers.append(msg.content)

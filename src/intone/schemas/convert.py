@@ -19,10 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from intone.schemas.jsonl import Line
+from typing import Any
 
 SHAREGPT_ROLES = {
     "human": "user",
@@ -328,14 +325,3 @@ def convert_items(items: Iterable[Item], *, mapping: FieldMap | None = None, str
         out.shapes["map" if mapping else detect(item.data)] += 1
         out.records.append(record)
     return out
-
-
-def convert_lines(lines: Iterable[Line]) -> Converted:
-    """`convert_items` over JSONL lines already read."""
-    items = (
-        Item("line", ln.number, ln.data, None if ln.data is not None else (ln.problems[-1].message if ln.problems
-                                                                           else "unreadable"))
-        for ln in lines
-        if not ln.blank
-    )
-    return convert_items(items)

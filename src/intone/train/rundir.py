@@ -17,23 +17,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: Path, fix: str) -> Any:
-    """A JSON file of the run folder; damaged or unreadable, a ConfigError naming it and `fix`."""
+def read_json_object(path: Path, fix: str) -> dict[str, Any]:
+    """A JSON object file of the run folder; damaged, unreadable or not an object, a ConfigError
+    naming it and `fix`."""
     from intone.errors import ConfigError
 
     try:
-        return json.loads(path.read_bytes())
+        data = json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
         raise ConfigError(f"{path}: not valid JSON{where}; {fix}") from None
     except (RecursionError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot be read as JSON ({exc}); {fix}") from None
-
-
-def read_json_object(path: Path, fix: str) -> dict[str, Any]:
-    from intone.errors import ConfigError
-
-    data = read_json(path, fix)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object, found {type(data).__name__}; {fix}")
     return data

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
-from intone.authoring.live import LiveLint, band, histogram
+from intone.authoring.live import LiveLint
 from intone.authoring.model import Dataset, set_content
+from intone.authoring.panel_view import band, histogram
 from intone.lint.engine import Linter
+from intone.lint.text import quantile
 
 
 def ready(path: Path) -> tuple[Dataset, LiveLint]:
@@ -68,7 +71,10 @@ def test_answer_lengths_follow_edits(sample: Path) -> None:
 def test_band_and_histogram() -> None:
     counts = Counter({5: 10, 50: 80, 150: 10})
     b = band(counts)
-    assert (b.low, b.median, b.high, b.n) == (5, 50, 50, 100)
+    # The same interpolated quantiles as the length rules (lint.text.quantile), counted not listed.
+    assert (b.low, b.median, b.high, b.n) == (46, 50, 60, 100)
+    values = sorted(counts.elements())
+    assert [b.low, b.median, b.high] == [round(quantile(values, q)) for q in (0.1, 0.5, 0.9)]
     assert (
         b.place(3) == "below the band"
         and b.place(50) == "inside the band"
@@ -116,3 +122,27 @@ def test_voice_findings_appear_live_as_you_type(sample: Path) -> None:
     saved.write_bytes(b"".join(dataset.encoded()))
     batch = [d for d in Linter().lint_path(saved).diagnostics if d.line == 1 and d.name == "template-leak"]
     assert [d.message for d in batch] == [d.message for d in live.diagnostics_for(row, 0, dataset.rows)]
+
+
+def test_live_near_duplicates_compare_one_answer_at_a_time(tmp_path: Path) -> None:
+    """As the near-duplicate rule does: a conversation whose SECOND answer copies another's
+    answer is found, though its answers joined would not resemble it (issue 11)."""
+    copied = "the lighthouse keeper counts the gulls every morning before the fog rolls in from the bay"
+    other = ("a completely different second answer about baking bread with rye flour and caraway seeds, "
+             "slowly, in a cold oven, for a long afternoon with the radio on and the cat asleep nearby")
+    records = [
+        {"messages": [{"role": "user", "content": "Morning?"}, {"role": "assistant", "content": copied}]},
+        {"messages": [
+            {"role": "user", "content": "Tell me about bread."}, {"role": "assistant", "content": other},
+            {"role": "user", "content": "And the gulls?"}, {"role": "assistant", "content": copied + " again"},
+        ]},
+    ]
+    path = tmp_path / "two.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    dataset = Dataset.load(path)
+    live = LiveLint(None, str(path))
+    live.adopt(live.full_lint(dataset.rows), dataset.rows)
+    near = live.near_duplicates(dataset.rows[1])
+    assert near and near[0][0] == dataset.rows[0].uid and near[0][1] >= 0.7
+    # The batch rule agrees that the two are near copies.
+    assert any(d.name == "near-duplicate" for d in Linter().lint_path(path).diagnostics)

@@ -20,8 +20,8 @@ from rich.console import Console
 from textual.visual import visualize
 
 from intone.authoring.app import make_app
-from intone.authoring.live import Band, Histogram, PanelView
 from intone.authoring.model import Row
+from intone.authoring.panel_view import Band, Histogram, PanelView
 from intone.authoring.screens.dialogs import Choice, help_text
 from intone.authoring.widgets.conversation import ConversationEditor
 from intone.authoring.widgets.lint_panel import LintPanel

@@ -12,154 +12,39 @@ from its bytes on disk, which is what the full lint saw.
 
 from __future__ import annotations
 
-import bisect
-import hashlib
 import importlib
 import importlib.util
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from intone.authoring.live_index import (
+    AnswerIndex,
+    Stats,
+    answers_of,
+    first_of,
+    index_add,
+    index_discard,
+    index_get,
+    make_line,
+    stats_of,
+)
 from intone.authoring.model import Row
+from intone.authoring.panel_view import PanelView, panel_view
 from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.engine import Linter
-from intone.lint.profile import DatasetProfile, ExampleStats
+from intone.lint.profile import DatasetProfile
 from intone.lint.registry import DatasetRule, LineRule, RecordRule, read_diagnostics
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
 from intone.lint.rules.neardup import NearDuplicate
-from intone.schemas.jsonl import Line, validate_line
+from intone.schemas.jsonl import Line
 
 LIVE_DATASET_RULES = ("duplicate-example", "duplicate-prompt", "near-duplicate")
 """Dataset rules whose verdict on the current example is recomputed as you type."""
 
-
-def make_line(row: Row, number: int, data: Any = None) -> Line:
-    """A `Line` for the lint rules, built from the row's current data (or `data`, read from it)."""
-    if data is None:
-        data = row.data
-    line = Line(
-        number=number,
-        raw=b"",
-        ending=b"\n",
-        data=data,
-        record=row.record(data),
-        problems=list(row.problems) if not row.dirty or row.broken else [],
-    )
-    if line.record is None and row.dirty and not row.broken:
-        validate_line(line)  # an edit the schema rejects: its problems, as batch lint reads them
-    return line
-
-
-@dataclass(slots=True)
-class Stats:
-    """What the live context counts for one record, so that it can be taken out again."""
-
-    key: bytes
-    """The example's digest (duplicate-example)."""
-    prompt: bytes | None
-    """A digest of its normalised prompt (duplicate-prompt); None without a prompt."""
-    prompt_text: str
-    """The normalised prompt itself (duplicate-prompt's message; kept only for edited records)."""
-    words: tuple[int, ...]
-    tokens: tuple[int, ...]
-
-
-def stats_of(ex: ExampleStats, tokens: Sequence[int]) -> Stats:
-    prompt = hashlib.blake2b(ex.prompt.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return Stats(ex.example_key, prompt if ex.prompt else None, ex.prompt, tuple(ex.answer_words), tuple(tokens))
-
-
-def _index_add(index: dict[bytes, Any], key: bytes, uid: int) -> None:
-    """index[key] is one uid, or a set of them when several records share the key."""
-    have = index.get(key)
-    if have is None:
-        index[key] = uid
-    elif isinstance(have, set):
-        have.add(uid)
-    elif have != uid:
-        index[key] = {have, uid}
-
-
-def _index_discard(index: dict[bytes, Any], key: bytes, uid: int) -> None:
-    have = index.get(key)
-    if have == uid:
-        del index[key]
-    elif isinstance(have, set):
-        have.discard(uid)
-        if len(have) == 1:
-            index[key] = next(iter(have))
-
-
-def _index_get(index: dict[bytes, Any], key: bytes | None) -> set[int]:
-    have = index.get(key) if key is not None else None
-    return set() if have is None else set(have) if isinstance(have, set) else {have}
-
-
-def answers_of(row: Row) -> list[str]:
-    return [m.get("content", "") for m in row.messages if m.get("role") == "assistant"]
-
-
-def percentile(counts: Counter[int], total: int, q: float) -> int:
-    """The q-quantile (0..1) of a multiset given as value -> count."""
-    if not total:
-        return 0
-    rank = q * (total - 1)
-    seen = 0
-    for value in sorted(counts):
-        seen += counts[value]
-        if seen > rank:
-            return value
-    return max(counts)
-
-
-@dataclass
-class Band:
-    low: int
-    median: int
-    high: int
-    n: int
-
-    def place(self, value: int) -> str:
-        if not self.n:
-            return "no answers yet"
-        if value < self.low:
-            return "below the band"
-        if value > self.high:
-            return "above the band"
-        return "inside the band"
-
-
-@dataclass
-class Histogram:
-    edges: list[int]
-    """Bin i holds lengths in [edges[i], edges[i+1])."""
-    counts: list[int]
-    marked: int | None
-    """The bin of the current answer."""
-
-
-@dataclass
-class PanelView:
-    """Everything the lint panel shows for the current example, as plain data."""
-
-    diagnostics: list[Diagnostic]
-    answer_words: int | None
-    """None when the example has no answer (or no example is shown)."""
-    answer_tokens: int | None
-    word_band: Band
-    token_band: Band | None
-    histogram: Histogram
-    near: list[tuple[int, float]] = field(default_factory=list)
-    """(row uid, similarity) of examples whose answer resembles this one."""
-    near_available: bool = True
-    dataset_diagnostics: list[Diagnostic] = field(default_factory=list)
-    checked: bool = True
-    """False until the example's own rules have run (just after opening a file)."""
-    file_checked: bool = True
-    """False until the whole-file rules (duplicates, lengths, voice) have run."""
 
 
 class Cancelled(Exception):
@@ -280,9 +165,9 @@ class LiveLint:
             stats = stats_of(ex, [next(counts) for _ in ex.answers])
             word_counts.update(stats.words)
             token_counts.update(stats.tokens)
-            _index_add(by_key, stats.key, row.uid)
+            index_add(by_key, stats.key, row.uid)
             if stats.prompt is not None:
-                _index_add(by_prompt, stats.prompt, row.uid)
+                index_add(by_prompt, stats.prompt, row.uid)
             if versions[ex.line - 1] != row.clean_version:
                 edited[row.uid] = stats
         del profile
@@ -316,16 +201,14 @@ class LiveLint:
             self.similarity = _similarity_module()
         if self.similarity is None:
             return None, indexed
-        near_index = self.similarity.NearDuplicateIndex(threshold=self.near_threshold)
+        near_index = AnswerIndex(self.similarity, self.near_threshold, self.near_min_words)
         for row, version in zip(rows, versions):
             if cancelled():
                 raise Cancelled
             if row.broken:
                 continue
             indexed[row.uid] = version
-            text = "\n".join(answers_of(row))
-            if self._comparable(text):
-                near_index.add(row.uid, text)
+            near_index.add(row.uid, answers_of(row))
         return near_index, indexed
 
     def adopt_near(self, near_index: Any, indexed: dict[int, int], current_rows: Sequence[Row]) -> None:
@@ -333,13 +216,11 @@ class LiveLint:
         live = {r.uid: r for r in current_rows}
         for uid in list(indexed):
             row = live.get(uid)
-            if (row is None or row.version != indexed[uid]) and uid in near_index:
+            if row is None or row.version != indexed[uid]:
                 near_index.remove(uid)
         for row in current_rows:
             if not row.broken and indexed.get(row.uid) != row.version:
-                text = "\n".join(answers_of(row))
-                if self._comparable(text) and row.uid not in near_index:
-                    near_index.add(row.uid, text)
+                near_index.add(row.uid, answers_of(row))
         self.near_index = near_index
 
     def adopt(self, result: FullLint, current_rows: Sequence[Row]) -> set[int]:
@@ -429,9 +310,9 @@ class LiveLint:
     def _add(self, uid: int, stats: Stats) -> None:
         self.word_counts.update(stats.words)
         self.token_counts.update(stats.tokens)
-        _index_add(self.by_key, stats.key, uid)
+        index_add(self.by_key, stats.key, uid)
         if stats.prompt is not None:
-            _index_add(self.by_prompt, stats.prompt, uid)
+            index_add(self.by_prompt, stats.prompt, uid)
 
     def _forget(self, uid: int, near: bool = True) -> None:
         stats = self._counted(uid)
@@ -443,12 +324,12 @@ class LiveLint:
             self.word_counts += Counter()  # drop zero counts
             self.token_counts.subtract(stats.tokens)
             self.token_counts += Counter()
-            _index_discard(self.by_key, stats.key, uid)
+            index_discard(self.by_key, stats.key, uid)
             if stats.prompt is not None:
-                _index_discard(self.by_prompt, stats.prompt, uid)
+                index_discard(self.by_prompt, stats.prompt, uid)
         if near:
             self._near_pending.discard(uid)
-            if self.near_index is not None and uid in self.near_index:
+            if self.near_index is not None:
                 self.near_index.remove(uid)
 
     def _count(self, diags: Iterable[Diagnostic], sign: int) -> None:
@@ -490,16 +371,16 @@ class LiveLint:
         """The duplicate rules' own findings for this row, from the live indexes of keys to rows
         (the first row with the key, in file order, is the one the batch rules relate to)."""
         out = []
-        same_example = _index_get(self.by_key, stats.key)
+        same_example = index_get(self.by_key, stats.key)
         rule = self.duplicate_example
         if rule is not None:
-            first = _first(same_example, rows)
+            first = first_of(same_example, rows)
             found = rule.finding(self.display, index + 1, first[0] + 1) if first is not None else None
             if found is not None:
                 out.append(found)
         prompt_rule = self.duplicate_prompt
         if prompt_rule is not None and stats.prompt is not None:
-            first = _first(_index_get(self.by_prompt, stats.prompt), rows)
+            first = first_of(index_get(self.by_prompt, stats.prompt), rows)
             if first is not None:
                 found = prompt_rule.finding(
                     self.display, index + 1, stats.prompt_text, first[0] + 1, first[1] in same_example
@@ -508,95 +389,24 @@ class LiveLint:
                     out.append(found)
         return out
 
-    def _comparable(self, text: str) -> bool:
-        return bool(text.strip()) and len(text.split()) >= self.near_min_words
-
     def flush_near(self) -> None:
         """Re-index the answers edited since the last query."""
         if self.near_index is None:
             return
         for uid in self._near_pending:
             row = self.rows_by_uid.get(uid)
-            if uid in self.near_index:
-                self.near_index.remove(uid)
+            self.near_index.remove(uid)
             if row is not None and not row.broken and uid in self.stats:
-                text = "\n".join(answers_of(row))
-                if self._comparable(text):
-                    self.near_index.add(uid, text)
+                self.near_index.add(uid, answers_of(row))
         self._near_pending.clear()
 
     def near_duplicates(self, row: Row, limit: int = 3) -> list[tuple[int, float]]:
         if self.near_index is None:
             return []
         self.flush_near()
-        text = "\n".join(answers_of(row))
-        if not self._comparable(text):
-            return []
-        found = [(k, s) for k, s in self.near_index.query(text, exclude=row.uid) if k in self.rows_by_uid]
-        return sorted(found, key=lambda ks: -ks[1])[:limit]
+        found = [(k, s) for k, s in self.near_index.query(answers_of(row), exclude=row.uid) if k in self.rows_by_uid]
+        return found[:limit]
 
     def panel(self, row: Row | None, index: int, rows: Sequence[Row], answer: int | None = None) -> PanelView:
-        """The lint panel's content for `row`; `answer` picks which assistant turn is current."""
-        words: int | None = None
-        tokens = 0
-        diags: list[Diagnostic] = []
-        near: list[tuple[int, float]] = []
-        have_tokens = self.ready
-        if row is not None:
-            diags = self.diagnostics_for(row, index, rows)
-            answers = answers_of(row)
-            if answers:
-                pick = answers[answer] if answer is not None and answer < len(answers) else answers[0]
-                words = len(pick.split())
-                tokens = self.linter.counter.count_text(pick) if have_tokens else 0
-            near = self.near_duplicates(row) if self.ready else []
-        return PanelView(
-            diagnostics=diags,
-            answer_words=words,
-            answer_tokens=tokens if have_tokens and words is not None else None,
-            word_band=band(self.word_counts),
-            token_band=band(self.token_counts) if have_tokens else None,
-            histogram=histogram(self.word_counts, words),
-            near=near,
-            near_available=self.near_index is not None,
-            dataset_diagnostics=list(self.file_diags),
-            checked=row is None or self.ready or row.uid in self.record_diags,
-            file_checked=self.ready,
-        )
-
-
-def _first(uids: set[int], rows: Sequence[Row]) -> tuple[int, int] | None:
-    """(index, uid) of the first row in `rows` whose uid is in `uids`; None when none is."""
-    if uids:
-        for i, row in enumerate(rows):
-            if row.uid in uids:
-                return i, row.uid
-    return None
-
-
-def _discard(index: dict[Any, set[int]], key: Any, uid: int) -> None:
-    members = index.get(key)
-    if members is not None:
-        members.discard(uid)
-        if not members:
-            del index[key]
-
-
-def band(counts: Counter[int]) -> Band:
-    total = sum(counts.values())
-    return Band(
-        percentile(counts, total, 0.1), percentile(counts, total, 0.5), percentile(counts, total, 0.9), total
-    )
-
-
-def histogram(counts: Counter[int], current: int | None, bins: int = 8) -> Histogram:
-    """Equal-width bins from 0 to the 99th percentile (longer answers go in the last bin)."""
-    total = sum(counts.values())
-    top = max(percentile(counts, total, 0.99), current or 0, 4 * bins - 1)
-    width = max(1, -(-(top + 1) // bins))
-    edges = [i * width for i in range(bins + 1)]
-    hist = [0] * bins
-    for value, n in counts.items():
-        hist[min(bins - 1, value // width)] += n
-    marked = None if current is None else min(bins - 1, bisect.bisect_right(edges, current) - 1)
-    return Histogram(edges, hist, marked)
+        """The lint panel's content for `row` (see `panel_view`)."""
+        return panel_view(self, row, index, rows, answer)

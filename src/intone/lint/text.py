@@ -13,7 +13,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -85,6 +85,27 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
     if not len(sorted_values):
         return 0.0
     return float(np.quantile(np.asarray(sorted_values, dtype=float), q))
+
+
+def quantile_of_counts(counts: Mapping[int, int], q: float) -> float:
+    """`quantile` of a multiset given as value -> count (the editor's live length figures), with
+    the same linear interpolation, without expanding it into a list; 0.0 when empty."""
+    total = sum(n for n in counts.values() if n > 0)
+    if not total:
+        return 0.0
+    rank = q * (total - 1)
+    below, above = math.floor(rank), math.ceil(rank)
+    low = high = None
+    seen = 0
+    for value in sorted(v for v, n in counts.items() if n > 0):
+        seen += counts[value]
+        if low is None and seen > below:
+            low = value
+        if seen > above:
+            high = value
+            break
+    assert low is not None and high is not None
+    return low + (high - low) * (rank - below)
 
 
 def histogram(values: Sequence[int], bins: int = 12) -> list[dict[str, int]]:

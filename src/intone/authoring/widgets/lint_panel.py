@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from intone.authoring.live import PanelView
+from intone.authoring.panel_view import PanelView
 from intone.authoring.widgets.plain import lines, plain, same
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

@@ -17,224 +17,26 @@ from collections import Counter
 from dataclasses import dataclass
 
 from intone.lint.profile import normalize_ws
-from intone.lint.text import quantile
-
-# ---------------------------------------------------------------------------- masking
-
-# Tools whose name at the start of a line, with no sentence punctuation at its end, makes the
-# line a command. Words that are also ordinary English verbs (make, go, cat, touch) are left out.
-_CLI_TOOLS = (
-    "npm|npx|yarn|pnpm|pip|pip3|pipx|poetry|conda|uv|git|curl|wget|docker|docker-compose|kubectl|"
-    "helm|sudo|apt|apt-get|brew|mkdir|cd|ls|chmod|chown|rm|cp|mv|python|python3|node|deno|bun|"
-    "cargo|rustup|gcc|javac|mvn|gradle|ssh|scp|tar|unzip|grep|systemctl|terraform|aws|gcloud|az"
-)
-_FENCE = re.compile(r"(```|~~~)[\s\S]*?(?:\1|\Z)")
-_LINE_MASK = re.compile(
-    r"^(?:"
-    r"[ \t]*[$#>][ \t]+(?=\S)(?:" + _CLI_TOOLS + r")\b.*"  # $ npm install
-    r"|[ \t]*\$[ \t]+\S.*"  # $ anything
-    r"|[ \t]*(?:" + _CLI_TOOLS + r")(?![\w'’-])(?:[ \t][^\n]*)?[^\s.!?,;:][ \t]*"  # npm init --yes
-    r"|[ \t]*(?:" + _CLI_TOOLS + r")[ \t]*"  # a bare tool name on its own line
-    r"|(?:\t| {4,})(?![ \t]*(?:[-*+•]|\d+[.)])[ \t]).*"  # indented code, not a nested list item
-    r"|[ \t]*\|.*\|[ \t]*"  # a table row
-    # Code pasted without a fence: a line that starts or ends the way code does.
-    r"|[ \t]*(?://|/\*|\*/|#!|#include|[{}\[\]]|\)[;,.]?$|\.\w+\(|</?[A-Za-z]|@\w+\b).*"
-    r"|[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
-    r"static|package|using|namespace|elif|except|finally|console\.\w+|print|fetch|require)\b[^\n]*"
-    r"[^\s.!?][ \t]*"
-    r"|[^\n]*(?:[;{}]|=>|\w\([^\n]*\)[;,:]?)[ \t]*(?://[^\n]*)?"
-    r"|[ \t]*\w+(?:\.\w+)*[ \t]*[-+*/]?=[ \t]*\S.*"  # x = 5
-    r")$",
-    re.MULTILINE,
-)
-# Inline content, each pattern with a cheap test that skips it for plain prose.
-_INLINE: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (re.compile(hint), re.compile(pattern))
-    for hint, pattern in (
-        (r"`", r"`[^`\n]*`"),  # inline code
-        (r"<", r"<[/!]?[A-Za-z][^<>\n]*>"),  # HTML/XML tags
-        (r"://|www\.", r"(?:https?|ftp)://\S+|\bwww\.\S+"),  # URLs
-        (r"@", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail addresses
-        (
-            r"[/\\]",
-            (
-                r"[A-Za-z]:\\\S*"  # C:\x
-                r"|(?<![\w/])~?/[\w.-]+(?:/[\w.-]*)*"  # /usr/bin, ~/x
-                r"|(?<![\w/])\.{1,2}/[\w./-]+"  # ./x, ../x
-                r"|[\w-]+(?:/[\w.-]+)+\.[A-Za-z]\w*"  # a/b/c.py
-                r"|[\w-]+(?:/[\w.-]+){2,}"
-            ),  # a/b/c
-        ),
-        (r"_", r"\w*_\w*"),  # snake_case identifiers, YOUR_API_KEY
-        (r"[a-z][A-Z]", r"\b[a-z]+[A-Z]\w*"),  # camelCase, dApp
-        (r"\w\.\w|\w\(\)", r"\b[A-Za-z]\w+(?:\.\w+)+(?:\(\))?|\b\w+\(\)"),  # Node.js, res.json(), calls()
-        (r"\d", r"\w*\d\w*(?:[.,:/-]\d\w*)*"),  # numbers and tokens with digits: 3.5, 1,000, v2, 10px
-    )
-)
-# A list of three or more names or single words ("Ethereum, Polygon, Solana, and Astar";
-# "reliable, ordered, slow") is content: its commas say what the answer covers, not how its
-# writer punctuates.
-_NAME_LIST = re.compile(
-    r"(?<![\w'’])(?:(?:[A-Z][\w'’-]*[ \t][A-Z][\w'’-]*|[\w'’-]+),[ \t]+){2,}"
-    r"(?:(?:and|or)[ \t]+)?[\w'’-]+"
-)
-_MARKERS = re.compile(r"^[ \t]*(?:[-*+•]|\d+[.)]|#{1,6}|>)[ \t]+|\*\*|__", re.MULTILINE)
-
-
-def mask_content(text: str) -> str:
-    """The answer's prose: code, commands, URLs, paths, identifiers and numbers taken out, and
-    list, heading and bold markers removed. Block masks leave a paragraph break, so the text on
-    either side stays in separate sentences. Acronyms are handled by `answer_style`, which needs
-    the surrounding words to tell an acronym from shouting."""
-    if "```" in text or "~~~" in text:
-        text = _FENCE.sub("\n\n", text)
-    text = _LINE_MASK.sub("", text)
-    text = _MARKERS.sub("", text)
-    for hint, pattern in _INLINE:
-        if hint.search(text):
-            text = pattern.sub(" ", text)
-    if "," in text:
-        text = _NAME_LIST.sub(" ", text)
-    return text
-
-
-# ---------------------------------------------------------------------------- word lists
-
-# Function words carry grammar rather than content; their mix is a classic authorship signal
-# (Burrows' delta). Pronouns are left out: pronoun person is its own feature family.
-_FUNCTION_TEXT = (
-    "the a an and but or so of to in on at for with as by from about into over after before than "
-    "is are was were be been being am have has had do does did will would can could should may "
-    "might must it its this that these those there here not no very just really quite which who "
-    "what when where why how if then because while all some any each every more most such only "
-    "also too up out off now well still even"
-)
-FUNCTION_WORDS: tuple[str, ...] = tuple(_FUNCTION_TEXT.split())
-_FUNCTION_INDEX = {w: i for i, w in enumerate(FUNCTION_WORDS)}
-FUNCTION_TOP = 40
-"""Burrows' delta is taken over the dataset's most frequent function words, at most this many..."""
-FUNCTION_MIN_RATE = 0.003
-"""...each used at least this often (3 in 1,000 words): rarer ones are noise in a short answer."""
-FUNCTION_Z_CAP = 4.0
-
-_FIRST = frozenset(
-    [
-        "i",
-        "me",
-        "my",
-        "mine",
-        "myself",
-        "we",
-        "us",
-        "our",
-        "ours",
-        "ourselves",
-        "i'm",
-        "i've",
-        "i'd",
-        "i'll",
-        "we're",
-        "we've",
-        "we'd",
-        "we'll",
-    ]
-)
-_SECOND = frozenset(
-    ["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll", "y'all", "ya"]
-)
-_THIRD = frozenset(
-    [
-        "he",
-        "him",
-        "his",
-        "himself",
-        "she",
-        "her",
-        "hers",
-        "herself",
-        "they",
-        "them",
-        "their",
-        "theirs",
-        "themselves",
-        "he's",
-        "she's",
-        "they're",
-        "they've",
-        "they'd",
-        "they'll",
-        "he'd",
-        "she'd",
-        "he'll",
-        "she'll",
-    ]
-)
-_CONTRACTION_SUFFIX = ("n't", "'re", "'ve", "'ll", "'d", "'m")
-# "'s" is a contraction only after these ("it's"); after a noun it is usually a possessive.
-_S_CONTRACTS = frozenset(
-    [
-        "it",
-        "that",
-        "what",
-        "there",
-        "here",
-        "he",
-        "she",
-        "who",
-        "let",
-        "where",
-        "how",
-        "everything",
-        "nothing",
-        "something",
-        "someone",
-        "everyone",
-        "one",
-    ]
+from intone.lint.style_mask import mask_content
+from intone.lint.text import letter_words, median, quantile
+from intone.lint.wordlists import (
+    CONTRACTION_SUFFIXES,
+    FIRST_PERSON,
+    FUNCTION_INDEX,
+    FUNCTION_MIN_RATE,
+    FUNCTION_TOP,
+    FUNCTION_WORDS,
+    FUNCTION_Z_CAP,
+    S_CONTRACTIONS,
+    SECOND_PERSON,
+    STOCK_PHRASES,
+    THIRD_PERSON,
 )
 
-# Generic-assistant tells: a persona that starts saying these has lost its voice.
-STOCK_PHRASES = (
-    "certainly",
-    "as an ai",
-    "i hope this helps",
-    "great question",
-    "i'd be happy to",
-    "i would be happy to",
-    "feel free to",
-    "it's important to note",
-    "it is important to note",
-    "in conclusion",
-    "delve",
-    "here are some",
-    "here's a breakdown",
-    "let me know if",
-    "additionally",
-    "furthermore",
-    "overall,",
-    # Corporate register: a persona that talks like a service desk has lost its voice too.
-    "in order to",
-    "please note",
-    "please be assured",
-    "rest assured",
-    "do not hesitate",
-    "don't hesitate",
-    "should you require",
-    "we recommend",
-    "it is recommended",
-    "it is advisable",
-    "it is essential",
-    "we understand that",
-    "we are pleased",
-    "would be pleased to",
-    "at your earliest convenience",
-    "for further information",
-    "for more information",
-)
+__all__ = ["mask_content", "median"]  # re-exported: the features' masking, the median they use
+
 _STOCK_RE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(p) for p in STOCK_PHRASES) + r")(?![\w'])")
 _STOCK_HINT = re.compile("|".join(sorted({re.escape(p.split()[0]) for p in STOCK_PHRASES})))
-
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # All-caps tokens (and the one-letter "I"/"A", which may sit inside a shouted phrase).
 _CAPS_TOKEN = re.compile(r"(?<![\w'’])(?:[A-Z][A-Z'’]*[A-Z]s?|[IA])(?![\w'’])")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -310,24 +112,24 @@ def answer_style(text: str) -> AnswerStyle:
     shouted = 0
     if _CAPS_HINT.search(prose):
         prose, shouted = _drop_acronyms(prose)
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(prose)]
+    words = letter_words(prose)
     n = len(words)
     per100 = 100.0 / n if n else 0.0
     sentences = sum(1 for s in _SENTENCE_SPLIT.split(prose) if _HAS_LETTER.search(s)) or 1
     function_counts = [0] * len(FUNCTION_WORDS)
     contractions = first = second = third = 0
     for word, c in Counter(words).items():
-        i = _FUNCTION_INDEX.get(word)
+        i = FUNCTION_INDEX.get(word)
         if i is not None:
             function_counts[i] = c
-        elif word in _FIRST:
+        elif word in FIRST_PERSON:
             first += c
-        elif word in _SECOND:
+        elif word in SECOND_PERSON:
             second += c
-        elif word in _THIRD:
+        elif word in THIRD_PERSON:
             third += c
         if "'" in word and (
-            word.endswith(_CONTRACTION_SUFFIX) or (word.endswith("'s") and word[:-2] in _S_CONTRACTS)
+            word.endswith(CONTRACTION_SUFFIXES) or (word.endswith("'s") and word[:-2] in S_CONTRACTIONS)
         ):
             contractions += c
     values = {
@@ -485,15 +287,6 @@ class FunctionWords:
 
 
 # ---------------------------------------------------------------------------- robust scale
-
-
-def median(values: list[float]) -> float:
-    s = sorted(values)
-    n = len(s)
-    if n == 0:
-        return 0.0
-    mid = n // 2
-    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
 
 
 def mad(values: list[float], center: float) -> float:

@@ -46,6 +46,18 @@ def word_count(text: str) -> int:
     return len(text.translate(WORD_TABLE).split())
 
 
+_LETTER_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def letter_words(prose: str) -> list[str]:
+    """Lower-cased runs of letters, keeping the apostrophes inside them ("don't", "o'clock").
+
+    For the voice features of masked prose (`intone.lint.style`), where a contraction is itself
+    a feature: digits and underscores are not letters, curly apostrophes become straight ones.
+    On prose this splits as `words` does, except that `words` drops the apostrophes."""
+    return [w.lower().replace("’", "'") for w in _LETTER_WORD.findall(prose)]
+
+
 def quick_words(lowered: str) -> list[str] | list[bytes]:
     """The words of already lower-cased text, for a quick "does it hold any of these words" test
     (`anchors(...).isdisjoint(quick_words(text))`): `bytes` words for ASCII text, else `str`."""
@@ -85,6 +97,16 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
     if not len(sorted_values):
         return 0.0
     return float(np.quantile(np.asarray(sorted_values, dtype=float), q))
+
+
+def median(values: Sequence[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count); 0.0 when empty."""
+    s = sorted(values)
+    n = len(s)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
 
 
 def quantile_of_counts(counts: Mapping[int, int], q: float) -> float:

@@ -177,3 +177,140 @@ def expand_contractions(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     for w in words:
         out.extend(CONTRACTIONS.get(w, (w,)))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------- voice features
+# The lists `intone.lint.style` measures an answer's voice with. These words keep their
+# apostrophes, as `intone.lint.text.letter_words` splits them (a contraction is a feature).
+
+# Function words carry grammar rather than content; their mix is a classic authorship signal
+# (Burrows' delta). Pronouns are left out: pronoun person is its own feature family.
+_FUNCTION_TEXT = (
+    "the a an and but or so of to in on at for with as by from about into over after before than "
+    "is are was were be been being am have has had do does did will would can could should may "
+    "might must it its this that these those there here not no very just really quite which who "
+    "what when where why how if then because while all some any each every more most such only "
+    "also too up out off now well still even"
+)
+FUNCTION_WORDS: tuple[str, ...] = tuple(_FUNCTION_TEXT.split())
+FUNCTION_INDEX = {w: i for i, w in enumerate(FUNCTION_WORDS)}
+FUNCTION_TOP = 40
+"""Burrows' delta is taken over the dataset's most frequent function words, at most this many..."""
+FUNCTION_MIN_RATE = 0.003
+"""...each used at least this often (3 in 1,000 words): rarer ones are noise in a short answer."""
+FUNCTION_Z_CAP = 4.0
+
+FIRST_PERSON = frozenset(
+    [
+        "i",
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "we",
+        "us",
+        "our",
+        "ours",
+        "ourselves",
+        "i'm",
+        "i've",
+        "i'd",
+        "i'll",
+        "we're",
+        "we've",
+        "we'd",
+        "we'll",
+    ]
+)
+SECOND_PERSON = frozenset(
+    ["you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll", "y'all", "ya"]
+)
+THIRD_PERSON = frozenset(
+    [
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "he's",
+        "she's",
+        "they're",
+        "they've",
+        "they'd",
+        "they'll",
+        "he'd",
+        "she'd",
+        "he'll",
+        "she'll",
+    ]
+)
+CONTRACTION_SUFFIXES = ("n't", "'re", "'ve", "'ll", "'d", "'m")
+# "'s" is a contraction only after these ("it's"); after a noun it is usually a possessive.
+S_CONTRACTIONS = frozenset(
+    [
+        "it",
+        "that",
+        "what",
+        "there",
+        "here",
+        "he",
+        "she",
+        "who",
+        "let",
+        "where",
+        "how",
+        "everything",
+        "nothing",
+        "something",
+        "someone",
+        "everyone",
+        "one",
+    ]
+)
+
+# Generic-assistant tells: a persona that starts saying these has lost its voice.
+STOCK_PHRASES = (
+    "certainly",
+    "as an ai",
+    "i hope this helps",
+    "great question",
+    "i'd be happy to",
+    "i would be happy to",
+    "feel free to",
+    "it's important to note",
+    "it is important to note",
+    "in conclusion",
+    "delve",
+    "here are some",
+    "here's a breakdown",
+    "let me know if",
+    "additionally",
+    "furthermore",
+    "overall,",
+    # Corporate register: a persona that talks like a service desk has lost its voice too.
+    "in order to",
+    "please note",
+    "please be assured",
+    "rest assured",
+    "do not hesitate",
+    "don't hesitate",
+    "should you require",
+    "we recommend",
+    "it is recommended",
+    "it is advisable",
+    "it is essential",
+    "we understand that",
+    "we are pleased",
+    "would be pleased to",
+    "at your earliest convenience",
+    "for further information",
+    "for more information",
+)

@@ -166,7 +166,6 @@ class CatchphraseImbalance(DatasetRule):
         limit = max(self.opt["max-share"] * len(texts), 2)  # and in at least 3 answers
         min_n = max(1, self.opt["min-n"])
         doc_freq: Counter[tuple[str, ...]] = Counter()
-        edge_freq: Counter[tuple[str, ...]] = Counter()
         split_texts = [t.split() for t in texts]
         for ws in split_texts:
             doc_freq.update({tuple(ws[i : i + min_n]) for i in range(len(ws) - min_n + 1)})

@@ -525,14 +525,13 @@ class EndsOnUser(RecordRule):
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         messages = line.record.messages
-        if len(messages) > 1 and messages[-1].role != "assistant":
-            if any(m.role == "assistant" for m in messages):
-                yield self.diagnostic(
-                    ctx.path,
-                    line.number,
-                    f"messages[{len(messages) - 1}]: conversation ends on a {messages[-1].role} turn",
-                    column=locate_field(line.raw, ("messages", len(messages) - 1)),
-                )
+        if len(messages) > 1 and messages[-1].role != "assistant" and any(m.role == "assistant" for m in messages):
+            yield self.diagnostic(
+                ctx.path,
+                line.number,
+                f"messages[{len(messages) - 1}]: conversation ends on a {messages[-1].role} turn",
+                column=locate_field(line.raw, ("messages", len(messages) - 1)),
+            )
 
 
 class Whitespace(RecordRule):

@@ -172,7 +172,8 @@ class StyleDrift(DatasetRule):
         """The strongest stretch along file order in another voice: (diagnostic, its indices
         into the sample, [(feature, direction, midpoint of the medians inside and outside)]),
         or (None, empty set, [])."""
-        from intone.lint.style import FEATURES, RobustScale, median
+        from intone.lint.style import FEATURES, RobustScale
+        from intone.lint.text import median
 
         answers = profile.answers()
         chosen = [(j, s) for j, s in enumerate(sample.styles) if s.words >= self.REF_MIN_WORDS]
@@ -267,7 +268,7 @@ def _copy_lines(profile: DatasetProfile, keys: set[str]) -> dict[str, list[int]]
 
 
 def _compare(feat: Feature, inside: list[float], outside: list[float]) -> str:
-    from intone.lint.style import median
+    from intone.lint.text import median
 
     if feat.unit == "flag":
         a = sum(1 for v in inside if v) / len(inside)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -16,6 +16,9 @@ from intone.authoring.screens.editor import EditorScreen
 from intone.authoring.threads import DaemonExecutor
 from intone.config import Settings
 from intone.errors import ConfigError
+
+if TYPE_CHECKING:
+    from intone.authoring.review import Review
 
 
 class IntoneApp(App):
@@ -40,13 +43,23 @@ class IntoneApp(App):
             priority=True,
             show=False,
         ),
+        Binding(
+            "f2",
+            "show_review",
+            "Review",
+            id="show-review",
+            tooltip="Back to the probe's replies (with --review)",
+            show=False,  # the editor's footer is full; the help and the adopt note name it
+        ),
     ]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, path: Path, settings: Settings) -> None:
+    def __init__(self, path: Path, settings: Settings, review: Review | None = None) -> None:
         super().__init__()
         self.path = path
         self.settings = settings
+        self.review = review
+        """The probe review of `--review DIR`, or None; its screen is installed as "review"."""
         self.keymap = keymap_from(settings)
         self.lock = EditLock.acquire(path)
         """Held until the app ends: a second `intone author` of this file is refused (FileInUse)."""
@@ -59,6 +72,11 @@ class IntoneApp(App):
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())  # quitting never waits on a lint
         self.set_keymap(self.keymap)
         self.push_screen(EditorScreen(self.path, self.settings))
+        if self.review is not None:
+            from intone.authoring.screens.review import ReviewScreen  # pydantic: only with --review
+
+            self.install_screen(ReviewScreen(self.review), "review")
+            self.push_screen("review")
 
     def on_unmount(self) -> None:
         if self.lock is not None:
@@ -68,9 +86,21 @@ class IntoneApp(App):
     def editor_screen(self) -> EditorScreen:
         return next(s for s in self.screen_stack if isinstance(s, EditorScreen))
 
+    def _reviewing(self) -> bool:
+        return self.review is not None and self.screen is self.get_screen("review")
+
     def action_request_quit(self) -> None:
-        if isinstance(self.screen, EditorScreen):
-            self.screen.request_quit()
+        if isinstance(self.screen, EditorScreen) or self._reviewing():
+            self.editor_screen.request_quit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_review":  # hidden (footer, help) without --review and on the review itself
+            return isinstance(self.screen, EditorScreen) and self.review is not None
+        return True
+
+    def action_show_review(self) -> None:
+        if self.check_action("show_review", ()):
+            self.push_screen("review")
 
 
 def keymap_from(settings: Settings) -> dict[str, str]:
@@ -87,8 +117,15 @@ def keymap_from(settings: Settings) -> dict[str, str]:
     return dict(keymap)
 
 
-def make_app(path: str | Path, settings: Settings | None = None) -> IntoneApp:
+def make_app(
+    path: str | Path, settings: Settings | None = None, review: str | Path | Review | None = None
+) -> IntoneApp:
     """The one factory, shared by the CLI and the tests. Raises UsageError for a path that
-    cannot be edited (a FIFO, a folder, unreadable) and FileInUse when another app has it open."""
+    cannot be edited (a FIFO, a folder, unreadable), for a `review` folder without probe.jsonl,
+    and FileInUse when another app has it open. The app opens on the review when one is given."""
     check_editable(Path(path))
-    return IntoneApp(Path(path), settings or Settings())
+    if isinstance(review, (str, Path)):
+        from intone.authoring.review import Review
+
+        review = Review.open(review)
+    return IntoneApp(Path(path), settings or Settings(), review)

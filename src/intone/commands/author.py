@@ -16,6 +16,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("path", metavar="FILE.jsonl")
     parser.add_argument("--config", help="config file (pyproject.toml or intone.toml)")
+    parser.add_argument(
+        "--review",
+        metavar="DIR",
+        help="open on the replies `intone probe --out DIR` wrote: rate them, pick blind A/B winners "
+        "(ratings go to DIR/ratings.jsonl), and adopt a reply as a new example",
+    )
     parser.set_defaults(func=cmd_author)
 
 
@@ -32,6 +38,6 @@ def cmd_author(args: argparse.Namespace) -> int:
     from intone.authoring.app import keymap_from, make_app
 
     keymap_from(settings)  # config errors before the screen takes over the terminal
-    app = make_app(path, settings)
+    app = make_app(path, settings, review=args.review)  # a bad --review DIR exits 2 before the screen
     app.run()
     return 0 if app.return_code in (None, 0) else 1

@@ -68,7 +68,9 @@ def probe_line(prompt: int, setting: str, source: str, sample: int = 0, **extra)
             if (source, prompt) == ("base", 0)
             else []
         ),
-        "copy": {"overlap": 0.85 if (source, prompt) == ("tuned", 0) else 0.1, "line": 12},
+        "copy": {"overlap": 0.85, "line": 12}
+        if (source, prompt) == ("tuned", 0)
+        else {"overlap": 0.1, "line": None},
         "nearest": [{"line": 12, "overlap": 0.85, "answer": "Sit wherever the stool will have you. [red]x"}],
         "expect": {
             "passed": prompt == 0 or source == "tuned",
@@ -139,9 +141,25 @@ def test_flags_name_what_the_probe_measured(probe: Path) -> None:
     assert any(t.startswith("loop share 0.40") for t in base)
     tuned = flags(by_id["p0-t0.6-tuned-s0"])
     assert any(
-        f.text.startswith("copy: overlap 0.85 with training line 12") and f.level == "warning" for f in tuned
+        f.text == "copy of training line 12: overlap 0.85 (copy >= 0.60)" and f.level == "warning"
+        for f in tuned
     )
     assert flag_count(by_id["p1-t0.6-base-s0"]) > flag_count(by_id["p0-t0.9-tuned-s0"])
+    other = [f.text for f in flags(by_id["p1-t0.6-tuned-s0"])]
+    assert "largest overlap with a training answer 0.10 (not a copy)" in other
+
+
+def test_flags_use_the_probes_own_thresholds(probe: Path) -> None:
+    (probe / "summary.json").write_text(
+        json.dumps({"thresholds": {"loop_share": 0.5, "copy_overlap": 0.6, "voice_flag": 0.5}})
+    )
+    review = Review.open(probe)
+    base = review.by_id["p1-t0.6-base-s0"]
+    found = {f.text: f.level for f in review.flags(base)}
+    assert found["loop share 0.40: repeated word 4-grams (loop >= 0.50)"] == "info"
+    assert found["voice distance 0.80 from the training profile (training p90 0.50)"] == "warning"
+    tuned = {f.text: f.level for f in review.flags(review.by_id["p1-t0.6-tuned-s0"])}
+    assert tuned["voice distance 0.20 from the training profile (training p90 0.50)"] == "info"
 
 
 def test_adopted_record_is_the_prompt_and_the_reply_tagged(probe: Path) -> None:

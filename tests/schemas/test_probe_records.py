@@ -21,6 +21,7 @@ from intone.schemas.probe import (
     ratings_summary,
     read_probe,
     read_ratings,
+    read_thresholds,
     reply_digest,
     wilson_interval,
 )
@@ -322,3 +323,22 @@ def test_all_ties_and_nothing_rated(tmp_path: Path) -> None:
     (ab,) = summary["ab"]
     assert ab["sources"] == ["tuned", "compare"] and ab["win_rate"] is None and ab["interval"] is None
     assert "tuned vs compare: 1 pick, all ties; no win rate" in format_ratings(summary)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (None, (0.2, 0.6, None)),
+        ("not json", (0.2, 0.6, None)),
+        ('{"thresholds": [1]}', (0.2, 0.6, None)),
+        ('{"thresholds": {"loop_share": 0.3, "copy_overlap": true, "voice_flag": 1.25}}', (0.3, 0.6, 1.25)),
+        ('{"intone_probe": 1, "thresholds": {"loop_share": NaN, "voice_flag": "x"}}', (0.2, 0.6, None)),
+    ],
+)
+def test_thresholds_come_from_the_probes_summary_json(
+    tmp_path: Path, body: str | None, expected: tuple
+) -> None:
+    if body is not None:
+        (tmp_path / "summary.json").write_text(body)
+    cut = read_thresholds(tmp_path)
+    assert (cut.loop_share, cut.copy_overlap, cut.voice_flag) == expected

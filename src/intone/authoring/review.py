@@ -23,19 +23,17 @@ from intone.schemas.probe import (
     Rating,
     Ratings,
     RatingsLog,
+    Thresholds,
     ab_line,
     current,
     pair_key,
     rating_line,
     read_probe,
     read_ratings,
+    read_thresholds,
 )
 
 ADOPTED_TAG = "from-probe"
-LOOP_FLAG = 0.2
-"""Loop share at which a reply is flagged: a fifth of its word 4-grams are repeats."""
-COPY_FLAG = 0.7
-"""Overlap with a training answer at which a reply is flagged as a copy (near-duplicate's bar)."""
 
 Level = Literal["error", "warning", "info"]
 Mode = Literal["replies", "ab"]
@@ -63,8 +61,11 @@ class Pair:
         return pair_key(self.left.id, self.right.id)
 
 
-def flags(reply: ProbeReply) -> list[Flag]:
-    """What the probe measured on a reply, worst first."""
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def flags(reply: ProbeReply, cut: Thresholds = DEFAULT_THRESHOLDS) -> list[Flag]:
+    """What the probe measured on a reply, worst first, judged by the probe's own thresholds."""
     out: list[Flag] = []
     if reply.stopped is False:
         tokens = f" after {reply.tokens} tokens" if reply.tokens is not None else ""
@@ -75,25 +76,32 @@ def flags(reply: ProbeReply) -> list[Flag]:
         name = " ".join(p for p in (finding.code, finding.name) if p)
         out.append(Flag(f"{name}: {finding.message}" if name else finding.message, "warning"))
     if reply.loop_share is not None:
-        looping = reply.loop_share >= LOOP_FLAG
+        looping = reply.loop_share >= cut.loop_share
         out.append(
             Flag(
-                f"loop share {reply.loop_share:.2f}: repeated word 4-grams (flag >= {LOOP_FLAG:.2f})",
+                f"loop share {reply.loop_share:.2f}: repeated word 4-grams (loop >= {cut.loop_share:.2f})",
                 "warning" if looping else "info",
             )
         )
     copy = reply.copy_
-    if copy is not None:
-        where = f" with training line {copy.line}" if copy.line is not None else ""
-        copied = copy.overlap >= COPY_FLAG
+    if copy is not None and copy.line is not None:  # the probe names a line only for a copy
         out.append(
             Flag(
-                f"{'copy: overlap' if copied else 'overlap'} {copy.overlap:.2f}{where} (flag >= {COPY_FLAG:.2f})",
-                "warning" if copied else "info",
+                f"copy of training line {copy.line}: overlap {copy.overlap:.2f} (copy >= {cut.copy_overlap:.2f})",
+                "warning",
             )
         )
+    elif copy is not None:
+        out.append(Flag(f"largest overlap with a training answer {copy.overlap:.2f} (not a copy)", "info"))
     if reply.voice_distance is not None:
-        out.append(Flag(f"voice distance {reply.voice_distance:.2f} from the training profile", "info"))
+        off = cut.voice_flag is not None and reply.voice_distance >= cut.voice_flag
+        bar = f" (training p90 {cut.voice_flag:.2f})" if cut.voice_flag is not None else ""
+        out.append(
+            Flag(
+                f"voice distance {reply.voice_distance:.2f} from the training profile{bar}",
+                "warning" if off else "info",
+            )
+        )
     if reply.distinct2 is not None:
         out.append(Flag(f"distinct-2 {reply.distinct2:.2f}", "info"))
     if reply.expect is not None and reply.expect.passed:
@@ -102,9 +110,9 @@ def flags(reply: ProbeReply) -> list[Flag]:
     return sorted(out, key=lambda f: rank[f.level])
 
 
-def flag_count(reply: ProbeReply) -> int:
+def flag_count(reply: ProbeReply, cut: Thresholds = DEFAULT_THRESHOLDS) -> int:
     """Errors and warnings among the reply's flags (the "flags first" order)."""
-    return sum(f.level != "info" for f in flags(reply))
+    return sum(f.level != "info" for f in flags(reply, cut))
 
 
 def adopted_record(reply: ProbeReply) -> dict[str, Any]:
@@ -170,6 +178,8 @@ class Review:
             k: p for k, p in ratings.picks.items() if current(p, self.by_id)
         }
         self.stale = len(ratings.ratings) - len(self.ratings) + len(ratings.picks) - len(self.picks)
+        self.thresholds = read_thresholds(self.folder)
+        """The probe's own cut-offs (DIR/summary.json), so that flags here match its report."""
         self.pairs = make_pairs(self.replies, random.Random(seed))
         self.mode: Mode = "replies"
         self.order: Order = "prompt"
@@ -238,7 +248,8 @@ class Review:
         shown = self.current
         self.order = "flags" if self.order == "prompt" else "prompt"
         if self.order == "flags":
-            self._ordered = sorted(self.replies, key=lambda r: -flag_count(r))  # stable: prompt order within
+            count = {r.id: flag_count(r, self.thresholds) for r in self.replies}
+            self._ordered = sorted(self.replies, key=lambda r: -count[r.id])  # stable: prompt order within
         else:
             self._ordered = list(self.replies)
         self.index = self._ordered.index(shown)
@@ -307,6 +318,9 @@ class Review:
         voiced = sum(r.voice is not None for r in self.ratings.values())
         picked = sum(p.key in self.picks for p in self.pairs)
         return rated, voiced, picked
+
+    def flags(self, reply: ProbeReply) -> list[Flag]:
+        return flags(reply, self.thresholds)
 
     def adopt(self) -> dict[str, Any]:
         """The current reply as a new example (see `adopted_record`)."""

@@ -58,6 +58,7 @@ from intone.schemas.shape import render_loc
 
 PROBE_FILE = "probe.jsonl"
 RATINGS_FILE = "ratings.jsonl"
+SUMMARY_FILE = "summary.json"
 VOICES = ("in", "off")
 TIE = "tie"
 Z95 = 1.959963984540054
@@ -315,6 +316,44 @@ def _json_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
                 yield number, None, f"must be a JSON object, not {type(value).__name__}"
                 continue
             yield number, value, None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The cut-offs the probe judged its replies by, from DIR/summary.json's `thresholds`
+    (written by `intone probe`); the defaults are its defaults, for a folder without one."""
+
+    loop_share: float = 0.2
+    """A reply with this share of repeated word 4-grams or more loops."""
+    copy_overlap: float = 0.6
+    """The overlap at which the probe calls a reply a copy of a training answer."""
+    voice_flag: float | None = None
+    """Voice distance at which a reply is off the training voice (the training p90), if known."""
+
+
+def read_thresholds(folder: str | os.PathLike[str]) -> Thresholds:
+    """DIR/summary.json's thresholds; a missing or unreadable file or key gives the defaults."""
+    try:
+        data = json.loads((Path(folder) / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Thresholds()
+    table = data.get("thresholds") if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        return Thresholds()
+    number = lambda key: (
+        float(table[key])
+        if isinstance(table.get(key), (int, float))
+        and not isinstance(table[key], bool)
+        and math.isfinite(table[key])
+        else None
+    )
+    default = Thresholds()
+    loop, copy = number("loop_share"), number("copy_overlap")
+    return Thresholds(
+        default.loop_share if loop is None else loop,
+        default.copy_overlap if copy is None else copy,
+        number("voice_flag"),
+    )
 
 
 # ------------------------------------------------------------------------------- ratings

@@ -156,7 +156,7 @@ class ReviewScreen(Screen):
         else:
             reply = review.current
             self.query_one(ReplyPane).show(reply, review.rating_of(reply))
-            self.query_one(FlagsPane).show(reply)
+            self.query_one(FlagsPane).show(reply, review.flags(reply))
         self._set_title()
         self._set_status()
         self.refresh_bindings()

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from intone.authoring.review import Flag, flags
+from intone.authoring.review import Flag
 from intone.authoring.widgets.plain import lines, plain, same
 from intone.schemas.probe import ProbeMessage, ProbeReply, Rating
 
@@ -143,6 +143,6 @@ class FlagsPane(_Sections):
 
     SECTIONS = ("flags", "nearest")
 
-    def show(self, reply: ProbeReply) -> None:
-        self._set("flags", flags_content(flags(reply)))
+    def show(self, reply: ProbeReply, found: list[Flag]) -> None:
+        self._set("flags", flags_content(found))
         self._set("nearest", nearest_content(reply))

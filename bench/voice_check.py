@@ -40,7 +40,7 @@ def train_default(data: Path, eval_file: Path, out: Path) -> None:
 
 def end_of_turn_probabilities(loaded, data: Path, *, base: bool = False) -> list[float]:
     from intone.train.data import collate, encode, read_conversations
-    from intone.train.loop import token_probabilities
+    from intone.train.loss import token_probabilities
     from intone.train.sample import run_config
 
     records, _ = read_conversations(data)

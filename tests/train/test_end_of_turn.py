@@ -40,7 +40,7 @@ def twin_model(tmp_path_factory) -> Path:
 
 def median_p_end(model_folder: Path, run: Path | None, data: Path) -> float:
     from intone.train.data import collate, encode, read_conversations
-    from intone.train.loop import token_probabilities
+    from intone.train.loss import token_probabilities
     from intone.train.sample import load_for_generation
 
     loaded = load_for_generation(run, str(model_folder) if run is None else None, "cpu")

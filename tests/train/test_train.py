@@ -218,7 +218,7 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
     the trainable token rows included (in the input embedding and, tied, in the output head)."""
     import torch
 
-    from intone.train import loop
+    from intone.train import loss
 
     model, batch, encoded = _loss_fixture(tiny_model, tiny_tokenizer)
     reference = model(**batch).loss  # HF: mean over shifted labels != -100
@@ -227,11 +227,11 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
     assert any("trainable_tokens_delta" in n and g.abs().sum() > 0 for n, g in expected.items())
     model.zero_grad()
 
-    monkeypatch.setattr(loop, "HEAD_CHUNK_BYTES", 4 * 300 * 3)  # 3 rows per chunk: many chunks
-    total, n = loop.assistant_loss(model, batch, backward_scale=None)
+    monkeypatch.setattr(loss, "HEAD_CHUNK_BYTES", 4 * 300 * 3)  # 3 rows per chunk: many chunks
+    total, n = loss.assistant_loss(model, batch, backward_scale=None)
     assert n == sum(e.n_trainable for e in encoded)
     assert abs(total.item() / n - reference.item()) < 1e-5
-    total, n = loop.assistant_loss(model, batch, backward_scale=1.0 / n)
+    total, n = loss.assistant_loss(model, batch, backward_scale=1.0 / n)
     for name, p in model.named_parameters():
         if p.requires_grad:
             assert torch.allclose(p.grad, expected[name], atol=1e-6), name
@@ -240,14 +240,14 @@ def test_assistant_loss_matches_the_plain_loss_and_its_gradients(tiny_model, tin
 def test_bf16_autocast_loss_and_gradients_stay_close_to_fp32(tiny_model, tiny_tokenizer):
     import torch
 
-    from intone.train import loop
+    from intone.train import loss
 
     model, batch, _ = _loss_fixture(tiny_model, tiny_tokenizer)
     grads = {}
     for dtype in ("float32", "bfloat16"):
         model.zero_grad()
-        total, n = loop.assistant_loss(model, batch, backward_scale=None, dtype=dtype)
-        loop.assistant_loss(model, batch, backward_scale=1.0 / n, dtype=dtype)
+        total, n = loss.assistant_loss(model, batch, backward_scale=None, dtype=dtype)
+        loss.assistant_loss(model, batch, backward_scale=1.0 / n, dtype=dtype)
         grads[dtype] = (total.item() / n, torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad]))
         assert all(p.dtype == torch.float32 for p in model.parameters() if p.requires_grad)
     (loss32, g32), (loss16, g16) = grads["float32"], grads["bfloat16"]
@@ -259,7 +259,7 @@ def test_general_head_path_matches_the_in_place_one(tiny_model, tiny_tokenizer):
     """The autograd path (used for soft-capped or bf16 heads) gives the same loss and gradient."""
     import torch
 
-    from intone.train.loop import Head, _head_loss, _head_loss_autograd
+    from intone.train.loss import Head, _head_loss, _head_loss_autograd
 
     torch.manual_seed(0)
     weight = torch.randn(50, 8)

@@ -475,17 +475,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: is the current folder; name a new folder for the merged model, "
                          "e.g. --out merged")
     out = out.resolve()
+    from intone.train.export import merged_weights, save_merged
+
     loaded = _load(argparse.Namespace(run_dir=args.run_dir, device="cpu"))
-    merged = loaded.model.merge_and_unload()
-    merged.config.use_cache = True
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    merged.save_pretrained(str(tmp), safe_serialization=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-                 "tokenizer.model"):
-        source = loaded.tokenizer.folder / name
-        if source.is_file():
-            shutil.copy2(source, tmp / name)
+    save_merged(merged_weights(loaded), loaded.tokenizer.folder, tmp)
     if out.exists():
         out.rmdir()
     tmp.rename(out)

@@ -23,6 +23,29 @@ class ExportError(ValueError):
     pass
 
 
+MERGED_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                          "tokenizer.model")
+
+
+def merged_weights(loaded):
+    """A plain transformers model: the adapter of `load_for_generation`'s model (LoRA and the
+    trained token rows) merged into the weights. `intone merge` and `intone export-model` use it."""
+    merged = loaded.model.merge_and_unload()
+    merged.config.use_cache = True
+    return merged
+
+
+def save_merged(merged, tokenizer_folder: Path, folder: Path) -> None:
+    """`intone merge`'s folder: safetensors weights, config and the run's tokenizer files."""
+    import shutil
+
+    merged.save_pretrained(str(folder), safe_serialization=True)
+    for name in MERGED_TOKENIZER_FILES:
+        source = tokenizer_folder / name
+        if source.is_file():
+            shutil.copy2(source, folder / name)
+
+
 def export(
     data: Path, to: Path, *, valid: float, test: float, seed: int, force: bool = False, trainer: str | None = None,
     model: str | None = None,

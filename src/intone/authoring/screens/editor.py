@@ -1,15 +1,16 @@
 """The main screen: example list, conversation editor, lint panel, status bar.
 
-Widgets post intents (Picked, Edited, TurnAction, Jump); this screen changes the dataset through
-the model (undoable), updates the live lint for the one edited record, and refreshes the views.
+Widgets post intents (Picked, Edited, TurnAction, Jump); this screen hands them to its
+`EditorState` (editor_state.py, no textual), which edits the dataset (undoable) and lints the one
+edited record, and then refreshes the views as the returned `Change` says. The screen keeps the
+widgets, keys, timers and workers.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,26 +25,9 @@ from textual.widgets import Checkbox, Footer, Input
 from textual.worker import get_current_worker
 
 from intone.authoring import journal
+from intone.authoring.editor_state import Change, EditorState
 from intone.authoring.live import Cancelled, FullLint, LiveLint
-from intone.authoring.model import (
-    Dataset,
-    DiskState,
-    ReadOnlyRow,
-    Row,
-    file_digest,
-    filter_rows,
-    insert_turn,
-    move_turn,
-    next_role,
-    parse_filter,
-    plain_rows,
-    remove_turn,
-    rows_from_lines,
-    set_content,
-    set_role,
-    set_system,
-    system_offset,
-)
+from intone.authoring.model import Dataset, ReadOnlyRow, file_digest
 from intone.authoring.screens.actions import EditorActions
 from intone.authoring.screens.safekeeping import Safekeeping
 from intone.authoring.widgets.conversation import ConversationEditor, TurnText
@@ -51,7 +35,6 @@ from intone.authoring.widgets.example_list import ExampleList
 from intone.authoring.widgets.lint_panel import LintPanel
 from intone.authoring.widgets.status_bar import StatusBar
 from intone.config import Settings
-from intone.schemas.jsonl import read_jsonl_path
 
 FIELDS = Binding.Group("Fields", compact=True)
 UNDO_REDO = Binding.Group("Undo/Redo", compact=True)
@@ -174,29 +157,39 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         super().__init__()
         self.path = path
         self.settings = settings
-        self.dataset = Dataset(path)
-        self.dataset.disk = DiskState.of(path)
-        self._lines = read_jsonl_path(path, validate=False) if path.exists() else None
-        """The file's lines: the first screenful is read at once, the rest in a worker."""
-        self._rest: Iterator[Row] | None = None
-        self.reading = self._lines is not None
-        self.live = LiveLint(settings, str(path))
-        self.current: int | None = None
-        self._shown_row: Row | None = None
+        self.state = EditorState(path, settings)
+        """Everything but the widgets: the dataset, the open row, the filter, saving, the journal."""
         self.first_paint_at: float | None = None
-        self.schema_ready = False
-        """Set once pydantic is loaded (just after the first paint)."""
+        """perf_counter() at the first paint (read by bench/author_speed.py)."""
         self.first_paint_cpu: float | None = None
-        self.filtered: list[int] | None = None
-        self.note = ""
         self._panel_timer: Timer | None = None
         self._filter_timer: Timer | None = None
-        self._journal_due = False
-        self._journal_seq = 0
-        self._journal_lock = threading.Lock()
-        self._saving = False
-        self._asking = False
-        self._quit_after_save = False
+
+    # The state's figures, read by the app, the review screen, the tests and the benches.
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.state.dataset
+
+    @property
+    def live(self) -> LiveLint:
+        return self.state.live
+
+    @property
+    def current(self) -> int | None:
+        return self.state.current
+
+    @property
+    def filtered(self) -> list[int] | None:
+        return self.state.filtered
+
+    @property
+    def reading(self) -> bool:
+        return self.state.reading
+
+    @property
+    def schema_ready(self) -> bool:
+        return self.state.schema_ready
 
     # ------------------------------------------------------------------ layout
 
@@ -214,14 +207,7 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
     @property
     def busy(self) -> bool:
         """Background work still running: reading, whole-file lint, near-duplicate index, saving."""
-        near_pending = self.live.has_similarity and self.live.near_index is None and bool(self.dataset.rows)
-        return (
-            self.reading
-            or self._saving
-            or not self.live.ready
-            or near_pending
-            or any(not w.is_finished for w in self.app.workers)
-        )
+        return self.state.busy or any(not w.is_finished for w in self.app.workers)
 
     @property
     def examples(self) -> ExampleList:
@@ -237,14 +223,8 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#problems-only").can_focus = False
-        if self._lines is not None:
-            # The first screenful without pydantic (about 200 ms to import); the worker validates
-            # the rest, starting at the first line that is not plainly valid.
-            rows, stopped_at = plain_rows(self._lines, FIRST_SCREEN_ROWS)
-            self.dataset.rows.extend(rows)
-            self._rest = rows_from_lines(itertools.chain([stopped_at] if stopped_at else [], self._lines))
-            self.current = 0 if self.dataset.rows else None
-            self.note = "loading…"
+        if self.state.lines is not None:
+            self.state.read_first_screen(FIRST_SCREEN_ROWS)
             self._reset_views(lint=False)
         else:
             self._reset_views(lint=False)
@@ -257,11 +237,11 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         self.first_paint_at = time.perf_counter()  # read by bench/author_speed.py
         self.first_paint_cpu = time.process_time()
         self._load_schema()
-        if self._rest is not None:  # after the first paint, so the reader does not slow it down
-            self._load_rest(self._rest)
+        if self.state.rest is not None:  # after the first paint, so the reader does not slow it down
+            self._load_rest(self.state.rest)
 
     @work(thread=True, exclusive=True, group="load")
-    def _load_rest(self, rest) -> None:
+    def _load_rest(self, rest: Iterator) -> None:
         worker = get_current_worker()
         batch = []
         for row in rest:
@@ -281,24 +261,14 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     @on(SchemaReady)
     def _schema_ready(self) -> None:
-        self.schema_ready = True
+        self.state.schema_ready = True
         self.update_panel()
 
     @on(Loaded)
     def _more_rows(self, event: Loaded) -> None:
-        start = len(self.dataset.rows)
-        self.dataset.rows.extend(event.rows)
-        for index, row in enumerate(event.rows, start):
-            if row.broken:
-                self.live.update_row(row, index)
-        if self.current is None and self.dataset.rows:
-            self.current = 0
+        self.state.add_loaded(event.rows, event.done, event.digest)
         self._apply_filter()
         if event.done:
-            self.dataset.base_digest = event.digest
-            self.reading = False
-            self._rest = self._lines = None
-            self.note = ""
             self.select(self.current)
             self._loaded()
         else:
@@ -313,12 +283,8 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     def _reset_views(self, lint: bool = True) -> None:
         """After opening, reloading or recovering: rebuild every view and re-lint in the background."""
-        self.live = LiveLint(self.settings, str(self.path), linter=self.live.linter)
+        self.state.reset_live()
         self.examples.worst = self.live.worst
-        for index, row in enumerate(self.dataset.rows):  # record rules now; dataset rules in the worker
-            if row.broken:
-                self.live.update_row(row, index)
-        self.current = min(self.current or 0, len(self.dataset.rows) - 1) if self.dataset.rows else None
         self._apply_filter()
         self.select(self.current)
         if lint:
@@ -327,53 +293,19 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
     # ------------------------------------------------------------------ showing
 
     def select(self, index: int | None, *, focus_editor: bool = False) -> None:
-        self.dataset.undo.seal()
-        rows = self.dataset.rows
-        if self._shown_row is not None:
-            self._shown_row.release()  # an unchanged row keeps only its bytes
-        self.current = index if index is not None and 0 <= index < len(rows) else None
-        row = rows[self.current] if self.current is not None else None
-        if row is not None and not row.too_long:
-            row.materialize()  # one dict while it is shown and edited
-        self._shown_row = row
+        row = self.state.select(index)
         if self.current is not None:
             self.examples.show_index(self.current)
-        self.editor.show(row, self.current or 0, len(rows))
+        self.editor.show(row, self.current or 0, len(self.dataset.rows))
         self.update_panel()
         self.update_status()
         if focus_editor:
             self.editor.call_after_refresh(self.editor.focus_turn)
 
     def update_panel(self) -> None:
-        rows = self.dataset.rows
-        row = rows[self.current] if self.current is not None else None
-        answer = None
-        if (
-            row is not None
-            and not row.readonly  # a too-long line is checked by the whole-file lint, off this thread
-            and self.schema_ready
-            and not self.live.ready
-            and row.uid not in self.live.record_diags
-        ):
-            self.live.update_row(row, self.current)  # just opened: its own rules, before the whole file's
+        if self.state.lint_opened():  # just opened: its own rules, before the whole file's
             self.update_status()
-        focused = self.editor.current_message()
-        if row is not None and focused is not None and not row.readonly:
-            roles = [m.get("role") for m in row.messages]
-            if focused < len(roles) and roles[focused] == "assistant":
-                answer = roles[:focused].count("assistant")
-        view = self.live.panel(
-            row if row is not None and not row.readonly else None, self.current or 0, rows, answer
-        )
-        if row is not None and row.readonly:
-            view.diagnostics = self.live.diagnostics_for(row, self.current or 0, rows)
-            view.checked = self.live.ready or row.uid in self.live.record_diags
-        labels = []
-        for uid, similarity in view.near:
-            other = self.live.rows_by_uid.get(uid)
-            if other is not None:
-                labels.append((uid, rows.index(other) + 1, similarity))
-        self.panel.show(view, labels)
+        self.panel.show(*self.state.panel_view(self.editor.current_message()))
 
     def _schedule_panel(self) -> None:
         if self._panel_timer is not None:
@@ -388,24 +320,40 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
             dirty=self.dataset.dirty,
             errors=errors,
             warnings=warnings,
-            note=self.note,
+            note=self.state.note,
         )
 
-    def _after_edit(self, index: int, *, structural: bool = False, reshow: bool = False) -> None:
-        rows = self.dataset.rows
-        if 0 <= index < len(rows):
-            self.live.update_row(rows[index], index)
-        self._journal_due = True
-        self.note = ""
-        if structural:
+    def _show_change(self, change: Change | None) -> None:
+        """Bring the views up to date after an edit (nothing to do for None)."""
+        if change is None:
+            return
+        if change.clear_filter:
+            self._clear_filter()
+        if change.structural:
             self._apply_filter()
         else:
-            self.examples.refresh_index(index)
-        if reshow or structural:
+            self.examples.refresh_index(change.index)
+        if change.reshow or change.structural:
             self.select(self.current)
         else:
             self._schedule_panel()
             self.update_status()
+        if change.focus:
+            self.editor.call_after_refresh(self.editor.focus_turn, change.turn)
+
+    @contextmanager
+    def _editing(self) -> Iterator[None]:
+        """An edit of a row that cannot be edited is refused with a warning."""
+        try:
+            yield
+        except ReadOnlyRow as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+
+    def add_example(self, record: dict, label: str, *, note: str = "") -> None:
+        """Add `record` at the end of the dataset (one undoable edit, named `label`; unsaved) and
+        show it with its answer focused, the filter cleared if it hid it; `note` goes in the
+        status bar."""
+        self._show_change(self.state.add_example(record, label, note))
 
     # ------------------------------------------------------------------ intents from widgets
 
@@ -415,63 +363,27 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
 
     @on(ConversationEditor.Edited)
     def _edited(self, event: ConversationEditor.Edited) -> None:
-        row = self._editable_row()
-        if row is None or event.message_index >= len(row.messages):
-            return
-        if row.messages[event.message_index].get("content") == event.text:
-            return  # the editor was just loaded from the model
-        self.dataset.replace(
-            self.current,
-            set_content(row.data, event.message_index, event.text),
-            coalesce=(row.uid, event.message_index),
-            label="typing",
-        )
-        self._after_edit(self.current)
+        with self._editing():
+            self._show_change(self.state.type_text(event.message_index, event.text))
 
     @on(ConversationEditor.RoleChanged)
     def _role(self, event: ConversationEditor.RoleChanged) -> None:
-        row = self._editable_row()
-        if row is not None:
-            self.dataset.replace(
-                self.current, set_role(row.data, event.message_index, event.role), label="change role"
-            )
-            self._after_edit(self.current, reshow=True)
+        with self._editing():
+            self._show_change(self.state.change_role(event.message_index, event.role))
 
     @on(ConversationEditor.TurnAction)
     def _turn_action(self, event: ConversationEditor.TurnAction) -> None:
-        row = self._editable_row()
-        if row is None:
-            return
-        data, i, focus = row.data, event.message_index, None
-        if event.action == "add":
-            data = insert_turn(data, len(row.messages), next_role(data))
-            focus = len(row.messages)
-        elif event.action == "remove" and i is not None:
-            data = remove_turn(data, i)
-        elif event.action in ("up", "down") and i is not None:
-            target = i + (-1 if event.action == "up" else 1)
-            if target < system_offset(data) or target >= len(row.messages):
-                return
-            data = move_turn(data, i, target - i)
-            focus = target
-        elif event.action == "add-system":
-            data, focus = set_system(data, ""), 0
-        elif event.action == "remove-system":
-            data = set_system(data, None)
-        if data is row.data:
-            return
-        self.dataset.replace(self.current, data, label=event.action.replace("-", " "))
-        self._after_edit(self.current, reshow=True)
-        if focus is not None:
-            self.editor.call_after_refresh(self.editor.focus_turn, focus)
+        with self._editing():
+            self._show_change(self.state.turn_action(event.action, event.message_index))
 
     @on(LintPanel.Jump)
     def _jump(self, event: LintPanel.Jump) -> None:
-        row = self.live.rows_by_uid.get(event.uid)
-        if row is None or row not in self.dataset.rows:
-            return
-        index = self.dataset.rows.index(row)
-        if self.filtered is not None and index not in self.filtered:
+        index = self.state.index_of_uid(event.uid)
+        if index is not None:
+            self._go_to(index)
+
+    def _go_to(self, index: int) -> None:
+        if self.state.hidden(index):
             self._clear_filter()
         self.select(index)
 
@@ -491,30 +403,15 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         self._apply_filter()
 
     def _apply_filter(self) -> None:
-        text, tag = parse_filter(self.query_one("#filter", Input).value)
-        problems = self.query_one("#problems-only", Checkbox).value
-        rows = self.dataset.rows
-        if text or tag or problems:
-            worst = lambda r: "error" if r.broken else self.live.worst(r)
-            self.filtered = filter_rows(rows, text, tag, problems, worst)
-        else:
-            self.filtered = None
-        self.examples.set_rows(rows, self.filtered, self.current)
+        query = self.query_one("#filter", Input).value
+        filtered = self.state.apply_filter(query, self.query_one("#problems-only", Checkbox).value)
+        self.examples.set_rows(self.dataset.rows, filtered, self.current)
 
     def _clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
         self.query_one("#problems-only", Checkbox).value = False
-        self.filtered = None
+        self.state.clear_filter()
         self.examples.set_rows(self.dataset.rows, None, self.current)
-
-    def _editable_row(self):
-        if self.current is None:
-            return None
-        row = self.dataset.rows[self.current]
-        if row.readonly:
-            self.notify(str(ReadOnlyRow(row)), severity="warning", markup=False)
-            return None
-        return row
 
     # ------------------------------------------------------------------ background lint
 

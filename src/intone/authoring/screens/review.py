@@ -298,8 +298,10 @@ class ReviewScreen(Screen):
         reply = self.review.current
         record = self.review.adopt()
         self.app.pop_screen()
-        open_as_new_example(
-            editor, record, f"adopted {reply.id}: edit it, then ctrl+s saves (f2: back to review)"
+        editor.add_example(
+            record,
+            "adopt probe reply",
+            note=f"adopted {reply.id}: edit it, then ctrl+s saves (f2: back to review)",
         )
 
     def action_help(self) -> None:
@@ -311,21 +313,6 @@ class ReviewScreen(Screen):
         order = [b.id for b in self.BINDINGS] + ["quit", "command-palette"]
         rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
         self.app.push_screen(Help(rows))
-
-
-def open_as_new_example(editor: EditorScreen, record: dict, note: str) -> None:
-    """Add `record` at the end of the editor's dataset (one undoable edit, unsaved) and show it
-    with its answer focused, as the editor's own "new example" does."""
-    index = len(editor.dataset.rows)
-    editor.dataset.insert(index, record, label="adopt probe reply")
-    editor.current = index
-    if editor.filtered is not None:
-        editor._clear_filter()  # the new example must be in view
-    editor._after_edit(index, structural=True)
-    editor.note = note
-    editor.update_status()
-    last = len(record["messages"]) - 1
-    editor.editor.call_after_refresh(editor.editor.focus_turn, last)
 
 
 class RatingsSummary(ModalScreen[None]):

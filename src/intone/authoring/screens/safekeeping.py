@@ -1,20 +1,28 @@
 """Keeping work safe: atomic saves in a worker, the journal, outside changes, and quitting.
 
-A mixin of EditorScreen, kept apart so the screen module stays readable.
+A mixin of EditorScreen, kept apart so the screen module stays readable. The bookkeeping is the
+screen's `EditorState`; this runs its writes on worker threads and asks the questions.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.message import Message
 
 from intone.authoring import journal
-from intone.authoring.model import Dataset, DiskState, SaveSnapshot
+from intone.authoring.model import SaveSnapshot
 from intone.authoring.screens.dialogs import Choice
-from intone.schemas.jsonl import write_jsonl_atomic
+
+if TYPE_CHECKING:
+    from intone.authoring.editor_state import EditorState
 
 
 class Safekeeping:
+    state: EditorState
+    """Set by EditorScreen.__init__."""
+
     class Saved(Message):
         """Posted by the save worker: the snapshot is on disk, or `error` says why not."""
 
@@ -26,43 +34,23 @@ class Safekeeping:
     # ------------------------------------------------------------------ saving
 
     def action_save(self) -> None:
-        if self.reading:
-            self.note = "still reading the file; save again in a moment"
-            self.update_status()
-            return
-        if self._saving:
-            return
-        self._saving = True
-        self.note = "saving…"
+        snapshot = self.state.begin_save()
         self.update_status()
-        self._write(self.dataset.snapshot())
+        if snapshot is not None:
+            self._write(snapshot)
 
     @work(thread=True, exclusive=True, group="save")
     def _write(self, snapshot: SaveSnapshot) -> None:
-        try:
-            write_jsonl_atomic(self.path, snapshot.lines)
-        except OSError as exc:
-            self.post_message(self.Saved(snapshot, f"{self.path}: {exc.strerror or exc}"))
-        else:
-            self.post_message(self.Saved(snapshot))
+        self.post_message(self.Saved(snapshot, self.state.write(snapshot)))
 
     def on_safekeeping_saved(self, event: Saved) -> None:
-        self._saving = False
+        self.state.finish_save(event.snapshot, event.error)
         if event.error:
-            self.note = "save failed; your edits are still in the journal"
             self.notify(f"Could not save: {event.error}", severity="error", timeout=10, markup=False)
-            self._quit_after_save = False
             self.update_status()
             return
-        self.dataset.saved(event.snapshot)
-        count = len(event.snapshot.lines)
-        self.note = f"saved {count} line{'' if count == 1 else 's'}"
-        if self.dataset.dirty:
-            self._journal_due = True
-        else:
-            self.discard_journal()
         self.update_status()
-        if self._quit_after_save:
+        if self.state.quit_after_save:
             self.app.exit()
             return
         self.lint_all(with_near=False)
@@ -70,38 +58,23 @@ class Safekeeping:
     # ------------------------------------------------------------------ journal, disk, quit
 
     def _flush_journal(self) -> None:
-        if not self._journal_due or self.reading:
-            return
-        self._journal_due = False
-        if not self.dataset.dirty:
-            self.discard_journal()
-            return
-        self._journal_seq += 1
-        self._write_journal(
-            self._journal_seq, self.dataset.base_digest, journal.snapshot_entries(self.dataset.rows)
-        )
+        job = self.state.journal_job()
+        if job is not None:
+            self._write_journal(*job)
 
     @work(thread=True, exclusive=False, group="journal")
     def _write_journal(self, seq: int, base: str | None, entries: list) -> None:
-        with self._journal_lock:  # a newer write or a discard wins over this one
-            if seq != self._journal_seq:
-                return
-            try:
-                journal.write_journal(self.path, base, entries)
-            except OSError as exc:
-                self.app.call_from_thread(
-                    self.notify, f"Cannot write the journal: {exc}", severity="error", markup=False
-                )
-
-    def discard_journal(self) -> None:
-        with self._journal_lock:
-            self._journal_seq += 1
-            journal.discard_journal(self.path)
+        try:
+            self.state.write_journal(seq, base, entries)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify, f"Cannot write the journal: {exc}", severity="error", markup=False
+            )
 
     def _check_disk(self) -> None:
-        if self._saving or self._asking or self.reading or not self.dataset.changed_on_disk():
+        if not self.state.disk_changed():
             return
-        self._asking = True
+        self.state.asking = True
         body = (
             f"{self.path.name} was changed by another program while it was open here.\n"
             "Reload it (your unsaved edits here are dropped), or keep your version "
@@ -109,16 +82,12 @@ class Safekeeping:
         )
 
         def done(choice: str | None) -> None:
-            self._asking = False
+            self.state.asking = False
             if choice == "reload":
-                self.dataset = Dataset.load(self.path)
-                self.note = "reloaded from disk"
-                self.discard_journal()
+                self.state.reload()
                 self._reset_views()
             else:
-                self.dataset.disk = DiskState.of(self.path)
-                self.dataset.saved_token = None
-                self.note = "kept your version; save to overwrite the file"
+                self.state.keep_mine()
                 self.update_status()
 
         self.app.push_screen(
@@ -127,7 +96,7 @@ class Safekeeping:
         )
 
     def _ask_recover(self, entry: journal.JournalEntry) -> None:
-        self._asking = True
+        self.state.asking = True
         body = (
             f"Unsaved edits to {self.path.name} were found in the journal "
             f"({len(entry.entries)} lines, {entry.edited} edited or new example(s)). "
@@ -135,14 +104,12 @@ class Safekeeping:
         )
 
         def done(choice: str | None) -> None:
-            self._asking = False
+            self.state.asking = False
             if choice == "recover":
-                self.note = journal.recover(self.dataset, entry)
-                self._journal_due = True
+                self.state.recover(entry)
                 self._reset_views()
             else:
-                self.discard_journal()
-                self.note = "journal discarded"
+                self.state.drop_journal()
                 self.update_status()
 
         self.app.push_screen(
@@ -150,17 +117,17 @@ class Safekeeping:
         )
 
     def request_quit(self) -> None:
-        if not self.dataset.dirty:
-            self.discard_journal()
+        if not self.state.dirty:
+            self.state.discard_journal()
             self.app.exit()
             return
 
         def done(choice: str | None) -> None:
             if choice == "save":
-                self._quit_after_save = True
+                self.state.quit_after_save = True
                 self.action_save()
             elif choice == "discard":
-                self.discard_journal()
+                self.state.discard_journal()
                 self.app.exit()
 
         self.app.push_screen(

@@ -60,9 +60,8 @@ def test_move_filter_edit_undo_and_save(sample: Path) -> None:
     state.select(3)
     change = state.type_text(1, "Biscuits, mostly.")
     assert change is not None and change.index == 3 and not change.structural
-    assert state.dirty and state.journal_due and state.dataset.rows[3].messages[1]["content"] == (
-        "Biscuits, mostly."
-    )
+    assert state.dirty and state.journal_due
+    assert state.dataset.rows[3].messages[1]["content"] == "Biscuits, mostly."
     assert state.type_text(1, "Biscuits, mostly.") is None  # the same text: no edit
 
     assert state.step(forward=False) is not None and state.note == "undo: typing" and not state.dirty

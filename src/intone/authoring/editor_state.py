@@ -23,26 +23,27 @@ from intone.authoring.model import (
     ReadOnlyRow,
     Row,
     SaveSnapshot,
-    empty_record,
     filter_rows,
+    parse_filter,
+    plain_rows,
+    rows_from_lines,
+)
+from intone.authoring.panel_view import PanelView
+from intone.authoring.record_edit import (
+    empty_record,
     insert_turn,
     move_turn,
     next_role,
-    parse_filter,
-    plain_rows,
     remove_turn,
-    rows_from_lines,
     set_content,
     set_role,
     set_system,
     system_offset,
 )
-from intone.authoring.panel_view import PanelView
 from intone.config import Settings
 from intone.schemas.jsonl import Line, read_jsonl_path, write_jsonl_atomic
 
-Labels = list[tuple[int, int, float]]
-"""(row uid, 1-based row number, similarity) of the near duplicates the panel names."""
+Labels = list[tuple[int, int, float]]  # (row uid, row number from 1, similarity): near duplicates
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,6 @@ class EditorState:
         self.filtered = None
 
     def hidden(self, index: int) -> bool:
-        """The filter hides row `index`."""
         return self.filtered is not None and index not in self.filtered
 
     def index_of_uid(self, uid: int) -> int | None:

@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intone.authoring.record_edit import (  # noqa: F401 - re-exported: model was their home
+    empty_record,
+    insert_turn,
+    move_turn,
+    next_role,
+    remove_turn,
+    set_content,
+    set_role,
+    set_system,
+    system_offset,
+)
 from intone.authoring.undo import Edit, UndoStack
 from intone.lint.profile import word_count
 from intone.schemas.jsonl import (
@@ -191,75 +202,6 @@ class Row:
             else:
                 self._search = "\n".join(m.get("content", "") for m in self.messages).casefold()
         return self._search
-
-
-# ------------------------------------------------------------------- record editing (pure)
-
-
-def empty_record() -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]}
-
-
-def _with_messages(data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
-    new = dict(data)
-    new["messages"] = messages
-    return new
-
-
-def system_offset(data: dict[str, Any]) -> int:
-    msgs = data.get("messages", [])
-    return 1 if msgs and msgs[0].get("role") == "system" else 0
-
-
-def set_content(data: dict[str, Any], index: int, text: str) -> dict[str, Any]:
-    msgs = list(data["messages"])
-    msgs[index] = {**msgs[index], "content": text}
-    return _with_messages(data, msgs)
-
-
-def set_role(data: dict[str, Any], index: int, role: str) -> dict[str, Any]:
-    msgs = list(data["messages"])
-    msgs[index] = {**msgs[index], "role": role}
-    return _with_messages(data, msgs)
-
-
-def insert_turn(data: dict[str, Any], index: int, role: str, text: str = "") -> dict[str, Any]:
-    msgs = list(data["messages"])
-    msgs.insert(index, {"role": role, "content": text})
-    return _with_messages(data, msgs)
-
-
-def remove_turn(data: dict[str, Any], index: int) -> dict[str, Any]:
-    msgs = list(data["messages"])
-    del msgs[index]
-    return _with_messages(data, msgs)
-
-
-def move_turn(data: dict[str, Any], index: int, delta: int) -> dict[str, Any]:
-    msgs = list(data["messages"])
-    target = index + delta
-    if not (0 <= target < len(msgs)):
-        return data
-    msgs[index], msgs[target] = msgs[target], msgs[index]
-    return _with_messages(data, msgs)
-
-
-def set_system(data: dict[str, Any], text: str | None) -> dict[str, Any]:
-    """Add, change or (with None) remove the leading system message."""
-    msgs = list(data["messages"])
-    has = system_offset(data) == 1
-    if text is None:
-        return _with_messages(data, msgs[1:]) if has else data
-    if has:
-        msgs[0] = {**msgs[0], "content": text}
-    else:
-        msgs.insert(0, {"role": "system", "content": text})
-    return _with_messages(data, msgs)
-
-
-def next_role(data: dict[str, Any]) -> str:
-    msgs = data.get("messages", [])
-    return "assistant" if msgs and msgs[-1].get("role") == "user" else "user"
 
 
 # ------------------------------------------------------------------------- the dataset

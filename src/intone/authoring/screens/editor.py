@@ -160,12 +160,9 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
         self.state = EditorState(path, settings)
         """Everything but the widgets: the dataset, the open row, the filter, saving, the journal."""
         self.first_paint_at: float | None = None
-        """perf_counter() at the first paint (read by bench/author_speed.py)."""
         self.first_paint_cpu: float | None = None
         self._panel_timer: Timer | None = None
         self._filter_timer: Timer | None = None
-
-    # The state's figures, read by the app, the review screen, the tests and the benches.
 
     @property
     def dataset(self) -> Dataset:
@@ -350,9 +347,8 @@ class EditorScreen(EditorActions, Safekeeping, Screen):
             self.notify(str(exc), severity="warning", markup=False)
 
     def add_example(self, record: dict, label: str, *, note: str = "") -> None:
-        """Add `record` at the end of the dataset (one undoable edit, named `label`; unsaved) and
-        show it with its answer focused, the filter cleared if it hid it; `note` goes in the
-        status bar."""
+        """Add `record` at the end (one undoable edit named `label`, unsaved) and show it with its
+        answer focused, clearing a filter that would hide it; `note` goes in the status bar."""
         self._show_change(self.state.add_example(record, label, note))
 
     # ------------------------------------------------------------------ intents from widgets

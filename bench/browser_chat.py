@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="an ONNX export (with chat.html and web/)")
     parser.add_argument("--prompt", default="Hi! Who are you, in two sentences?")
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--temperature", type=float, help="0 for greedy; default: the page's (intone chat's)")
     parser.add_argument("--dtype", help="load this exported variant (chat.html?dtype=...), e.g. q4; default: the page's")
-    parser.add_argument("--min-tokens-per-second", type=float, default=2.0)
+    # wasm on one thread; the bar leaves room for a shared 2-core machine (load ~6 when measured)
+    parser.add_argument("--min-tokens-per-second", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for loading and for the reply")
     args = parser.parse_args(argv)
 
@@ -62,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         loaded = time.monotonic() - started
         print(f"loaded in {loaded:.1f} s ({dtype}, wasm, {base}chat.html?dtype={dtype})")
-        call = f"window.intone.send({json.dumps(args.prompt)}, {{max_new_tokens: {args.max_new_tokens}}})"
+        options = {"max_new_tokens": args.max_new_tokens}
+        if args.temperature is not None:
+            options["temperature"] = args.temperature
+        call = f"window.intone.send({json.dumps(args.prompt)}, {json.dumps(options)})"
         reply = browser.evaluate(call, timeout=args.timeout)
         shown = browser.evaluate("document.querySelector('#log .model:last-child').textContent")
 
-    print(f"prompt: {args.prompt!r} ({reply['prompt_tokens']} tokens)")
+    sampling = settings["sampling"] | ({"temperature": args.temperature} if args.temperature is not None else {})
+    print(f"prompt: {args.prompt!r} ({reply['prompt_tokens']} tokens); sampling {sampling}")
     print(f"reply:  {reply['reply']!r}")
     print(f"{reply['tokens']} tokens in {reply['seconds']:.2f} s: {reply['tokens_per_second']:.1f} tokens/s "
           f"(decoding after the first token: {reply['decode_tokens_per_second'] or 0:.1f} tokens/s); "

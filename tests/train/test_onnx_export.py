@@ -17,6 +17,7 @@ pytest.importorskip("onnxruntime", reason="the web extra is not installed: pip i
 from intone.errors import UsageError
 from intone.train import chat_page, onnx_export
 from intone.train.onnx_export import export_onnx, greedy_tokens
+from intone.train.sample import GenerationOptions
 from intone.train.template import GemmaTemplate, prompt_ids
 from tests.train.conftest import build_tokenizer
 
@@ -171,6 +172,7 @@ def test_page_settings_carry_the_template_and_the_end_of_turn_stop(exported):
     settings = json.loads(html.split("const SETTINGS = ", 1)[1].split(";\n", 1)[0])
     assert settings["stop_ids"] == [106] and settings["dtype"] == "fp32" and settings["available"] == ["fp32", "q4"]
     assert settings["template"] == {"bos": "<bos>", "start": "<start_of_turn>", "end": "<end_of_turn>"}
+    assert settings["sampling"]["temperature"] == GenerationOptions().temperature  # as `intone chat` samples
     assert not re.findall(r"https?://(?!127\.0\.0\.1[:/])", html)  # nothing loads from outside the folder
 
 
@@ -191,7 +193,7 @@ def test_chat_page_in_headless_chromium(exported, tiny_model, tiny_tokenizer):
             segments = browser.evaluate(f"window.intone.promptSegments({js})")
             python = [text for text, _ in GemmaTemplate().segments(messages)] + ["<start_of_turn>model\n"]
             assert segments == python
-        reply = browser.evaluate("window.intone.send('Say apple 3', {max_new_tokens: 12})", timeout=120)
+        reply = browser.evaluate("window.intone.send('Say apple 3', {max_new_tokens: 12, temperature: 0})", timeout=120)
         assert reply["dtype"] == "fp32" and reply["prompt_ids"] == ids
         assert reply["tokens"] > 0 and reply["tokens_per_second"] > 0
         assert reply["token_ids"] == torch_greedy(tiny_model, ids, 12)[: reply["tokens"]]
@@ -199,6 +201,6 @@ def test_chat_page_in_headless_chromium(exported, tiny_model, tiny_tokenizer):
 
         browser.open(base + "chat.html?dtype=q4")
         browser.wait_for("window.intone && window.intone.dtype === 'q4' && window.intone.ready", timeout=90)
-        reply = browser.evaluate("window.intone.send('Say apple 3', {max_new_tokens: 12})", timeout=120)
+        reply = browser.evaluate("window.intone.send('Say apple 3', {max_new_tokens: 12, temperature: 0})", timeout=120)
         assert reply["dtype"] == "q4"
         assert reply["token_ids"] == greedy_tokens(out, ids, reply["tokens"], variant="q4")

@@ -46,7 +46,6 @@ _CHECKOUT_WEB = Path(__file__).resolve().parents[3] / WEB_DIR  # intone's own we
 NPM_INSTALL = (f"npm ci --prefix {_CHECKOUT_WEB} --ignore-scripts" if (_CHECKOUT_WEB / "package.json").is_file()
                else f"npm install --ignore-scripts --prefix DIR {TRANSFORMERS_JS}@{TRANSFORMERS_JS_VERSION} "
                     f"&& export {NODE_MODULES_ENV}=DIR/node_modules")
-MAX_NEW_TOKENS = 256
 
 
 def node_modules_candidates() -> list[Path]:
@@ -78,8 +77,10 @@ def copy_web_runtime(target: Path) -> dict[str, Any] | None:
 
 def page_settings(*, dtype: str, end_of_turn_id: int, available: list[str] | None = None,
                   stop_ids: list[int] | None = None) -> dict[str, Any]:
+    from intone.train.sample import GenerationOptions
     from intone.train.template import BOS, END, START
 
+    defaults = GenerationOptions()  # `intone chat`'s sampling, so the page replies as the CLI does
     return {
         "dtype": dtype,
         "available": available or [dtype],
@@ -88,7 +89,9 @@ def page_settings(*, dtype: str, end_of_turn_id: int, available: list[str] | Non
                  "wasm": f"{WEB_DIR}/ort-wasm-simd-threaded.asyncify.wasm"},
         "template": {"bos": BOS, "start": START, "end": END},
         "stop_ids": stop_ids or [end_of_turn_id],
-        "max_new_tokens": MAX_NEW_TOKENS,
+        "sampling": {"temperature": defaults.temperature, "top_p": defaults.top_p, "top_k": defaults.top_k,
+                     "repetition_penalty": defaults.repetition_penalty},
+        "max_new_tokens": defaults.max_new_tokens,
     }
 
 

@@ -165,7 +165,7 @@ def test_the_gguf_tokenizer_encodes_prompts_as_intone_does(exported, merged):
 _turn_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant"]), _turn_text), max_size=6))
 def test_chat_template_renders_as_gemma_template(messages):
     from intone.train.gguf_export import GEMMA_CHAT_TEMPLATE
@@ -194,7 +194,7 @@ def test_modelfile_template_renders_as_gemma_template_in_go(tmp_path):
     binary = tmp_path / "render"
     source = Path(__file__).parent / "ollama_template" / "main.go"
     subprocess.run([go, "build", "-o", str(binary), str(source)], check=True, capture_output=True, timeout=240,
-                   env={**os.environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "off"})
+                   env={**os.environ, "GO111MODULE": "off"})
     rng = random.Random(0)
     words = ["hi", "", "a b", "line\nbreak", "{{ x }}", "caf\u00e9", "  spaced  "]
     conversations = [[("system", "be brief")] + [("user", "hello")], [("system", "alone")], [("user", "q")]]

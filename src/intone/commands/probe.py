@@ -188,6 +188,14 @@ def _num(x, fmt: str = ".2f") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+LEGEND = (
+    "stop: ended by itself · loop: >=20% repeated 4-grams · copy: >=60% of its 3-grams from one training answer\n"
+    "band: inside the training p10–p90 words · KS: length-distribution distance · len r: follows reference "
+    "lengths (~0: collapse)\nvoice: median style distance (lower is closer) · gap: share of base's voice gap "
+    "closed · flag: voice-rule findings"
+)
+
+
 def format_table(summary: dict) -> str:
     """One row per setting (and source), the best marked with *, then each setting's verdict."""
     t = summary["training"]
@@ -203,13 +211,17 @@ def format_table(summary: dict) -> str:
                 _pct(f["gap_closed"]), _pct(f["expect_pass_rate"]), _pct(f["flagged_rate"]),
             ])
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    voice = (f"its own answers' voice distance {voice_ref} (median), off voice beyond "
+             f"{_num(t.get('voice_p90'), '.1f')} (p90)" if t.get("voice_median") is not None
+             else "voice not judged (too few answers of 12+ words)")
     lines = [
-        (f"training: {t['answers']} answers, band {_num(t['words_p10'], '.0f')}–{_num(t['words_p90'], '.0f')} words "
-        f"(p10–p90), voice distance of its own answers {voice_ref} (median)"),
+        (f"training: {t['answers']} answers, {_num(t['words_p10'], '.0f')}–{_num(t['words_p90'], '.0f')} words "
+        f"(p10–p90); {voice}"),
         "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip(),
     ]
     lines += ["  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in
                         enumerate(zip(r, widths, strict=True))).rstrip() for r in rows]
+    lines.append(LEGEND)
     lines.append("")
     for e in summary["settings"]:
         mark = "* " if e["best"] else "  "

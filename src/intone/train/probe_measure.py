@@ -213,10 +213,25 @@ def problems(f: dict[str, Any], training: dict[str, Any]) -> list[str]:
     return out
 
 
+def strengths(f: dict[str, Any]) -> str:
+    """The figures the score is made of, in words."""
+    parts = [f"stops {percent(f['stop_rate'])}", f"loops {percent(f['loop_rate'])}",
+             f"copies {percent(f['copy_rate'])}"]
+    if f["band_share"] is not None:
+        parts.append(f"{percent(f['band_share'])} in band")
+    if f["length_corr"]["pearson"] is not None:
+        parts.append(f"len r {f['length_corr']['pearson']:.2f}")
+    if f["in_voice_rate"] is not None:
+        parts.append(f"{percent(f['in_voice_rate'])} in voice")
+    if f["expect_pass_rate"] is not None:
+        parts.append(f"expect {percent(f['expect_pass_rate'])}")
+    return ", ".join(parts)
+
+
 def verdict(f: dict[str, Any], training: dict[str, Any]) -> str:
     found = problems(f, training)
     if not found:
-        return "good: stops, no loops or copies, lengths follow the prompts, in voice"
+        return "good: no problem found"
     grade = "poor" if len(found) >= 3 or (f["stop_rate"] or 0) < 0.7 or (f["loop_rate"] or 0) >= 0.2 else "fair"
     return f"{grade}: " + "; ".join(found)
 
@@ -248,13 +263,14 @@ def summarize(records: list[dict[str, Any]], measurer: Measurer, settings: list,
             entry["compare_score"] = score(by_source["compare"])
             entry["compare_verdict"] = verdict(by_source["compare"], training)
         entries.append(entry)
-    ranked = sorted(entries, key=lambda e: -e["score"])
+    # Ties go to the setting that stops more, then to the one more often in voice.
+    ranked = sorted(entries, key=lambda e: (-e["score"], -(e["stop_rate"] or 0), -(e["in_voice_rate"] or 0)))
     best = ranked[0]
     best["best"] = True
-    why = f"highest score {best['score']:.2f} of {len(entries)} setting(s)"
+    why = f"highest score {best['score']:.3f} of {len(entries)} setting(s)"
     if len(ranked) > 1:
-        why += f" (next: {ranked[1]['setting_id']} at {ranked[1]['score']:.2f})"
-    why += "; " + best["verdict"]
+        why += f" (next: {ranked[1]['setting_id']} at {ranked[1]['score']:.3f})"
+    why += ": " + strengths(best) + "; " + best["verdict"]
     overall = {s: measurer.figures([r for r in records if r["source"] == s])
                for s in SOURCES if any(r["source"] == s for r in records)}
     if "base" in overall:

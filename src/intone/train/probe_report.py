@@ -19,7 +19,7 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#22
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd} h3{font-size:1em}
 table{border-collapse:collapse;margin:.5em 0} td,th{padding:.25em .6em;border-bottom:1px solid #eee;
 text-align:left;vertical-align:top} td.n{text-align:right;white-space:nowrap} img{max-width:100%}
-.muted{color:#777} .best{background:#eef7ee} .grid{display:grid;gap:.6em}
+.muted{color:#777} .best{background:#eef7ee} .grid{display:grid;gap:.6em} td:first-child{white-space:nowrap}
 .reply{border:1px solid #ddd;border-radius:4px;padding:.4em .6em;margin:.3em 0;white-space:pre-wrap;font-size:.92em}
 .ref{background:#f7f7fb} .flag{display:inline-block;font-size:.75em;padding:0 .4em;margin:.15em .2em 0 0;
 border-radius:3px;background:#fde2e1;color:#8a1c13;white-space:nowrap} .ok{background:#e3f4e1;color:#235c1d}

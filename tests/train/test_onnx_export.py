@@ -121,6 +121,33 @@ def test_q4_keeps_the_greedy_tokens_mostly(exported, tiny_tokenizer):
     assert same / total >= 0.8
 
 
+def test_q4_embedding_rows_are_the_heads_4_bit_rows(exported):
+    """The q4 graph's embedding output is the fp32 table's rows, within a 4-bit step (half a step of
+    rounding, and up to half a step more where the rounded zero point clips a block's end)."""
+    import numpy as np
+    import onnx
+    import onnxruntime
+    from onnx import numpy_helper
+
+    out, _ = exported
+    fp32 = onnx.load(str(out / "onnx" / "model.onnx"))
+    table = next(numpy_helper.to_array(t) for t in fp32.graph.initializer if t.name.endswith("embed_tokens.weight"))
+    q4 = onnx.load(str(out / "onnx" / "model_q4.onnx"))
+    rows_name = next(n.output[0] for n in q4.graph.node if n.op_type == "Reshape" and n.input[1].endswith("row_shape"))
+    q4.graph.output.append(onnx.helper.make_tensor_value_info(rows_name, onnx.TensorProto.FLOAT, None))
+    session = onnxruntime.InferenceSession(q4.SerializeToString(), providers=["CPUExecutionProvider"])
+    ids = [2, 105, 120, 150, 106]
+    feed = {"input_ids": np.array([ids]), "attention_mask": np.ones((1, len(ids)), np.int64),
+            "position_ids": np.arange(len(ids))[None]}
+    feed |= {i.name: np.zeros((1, 1, 0, 16), np.float32) for i in session.get_inputs() if i.name.startswith("past")}
+    rows = session.run([rows_name], feed)[0][0]
+    block = onnx_export.Q4_BLOCK
+    blocks = table[ids].reshape(len(ids), -1, block)
+    step = ((np.maximum(blocks.max(-1), 0) - np.minimum(blocks.min(-1), 0)) / 15)[..., None]
+    error = np.abs(rows.reshape(blocks.shape) - blocks)
+    assert (error <= step * 1.001 + 1e-6).all() and error.mean() < step.mean() / 2
+
+
 def test_existing_output_is_refused_then_replaced_with_force(tiny_model, tmp_path):
     out = tmp_path / "web"
     out.mkdir()

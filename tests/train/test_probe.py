@@ -228,3 +228,44 @@ def test_truncation_and_length_collapse_show_in_the_figures_and_verdict():
     assert "length ignores the prompt" in entry["verdict"]
     assert entry["verdict"].startswith("poor")
     assert summary["best"]["setting"]["max_new_tokens"] == 40
+
+
+def test_the_report_renders_in_headless_chromium_with_its_images(tmp_path):
+    import shutil
+    import subprocess
+
+    from intone.train.probe_report import write_report
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium (Debian's package) here")
+    record = {"id": "p0-t0.7-rp1-min1-tuned-s0", "prompt_index": 0, "where": "eval.jsonl:1",
+              "messages": [{"role": "user", "content": "Hi <b>there</b>"}], "reference": "Well, petal!",
+              "source": "tuned", "run": "run", "setting_id": "t0.7-rp1-min1", "setting": {}, "sample": 0, "seed": 0,
+              "reply": "Well, petal! <script>x</script>", "tokens": 6, "words": 5, "stopped": True,
+              "loop_share": 0.0, "distinct2": 1.0, "voice_distance": 3.1, "findings": [],
+              "copy": {"overlap": 0.0, "line": None}, "nearest": [], "expect": {"passed": None, "failed": []}}
+    figures = {"stop_rate": 1.0, "loop_rate": 0.0, "copy_rate": 0.0, "band_share": 1.0, "ks": 0.1,
+               "length_corr": {"pearson": None}, "median_voice_distance": 3.1, "gap_closed": None,
+               "expect_pass_rate": None, "flagged_rate": 0.0}
+    summary = {"run": "run", "prompts": {"count": 1, "source": "test"}, "samples": 1, "seed": 0, "replies": 1,
+               "seconds": 1.0, "training": {"answers": 3, "words_p10": 2, "words_p90": 6, "voice_median": 3.0},
+               "thresholds": {"loop_share": 0.2, "copy_overlap": 0.6, "voice_flag": 5.0},
+               "settings": [{"setting_id": "t0.7-rp1-min1", "best": True, "verdict": "good: no problem found",
+                             "by_source": {"tuned": figures}}],
+               "best": {"setting_id": "t0.7-rp1-min1", "why": "only setting"}}
+    report = tmp_path / "report.html"
+    write_report(report, [record], summary, [2, 4, 6])
+    page = report.read_text()
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script" not in page
+    # A copy with a check that runs once the page has loaded: every image decoded, with a size.
+    probe_page = tmp_path / "check.html"
+    probe_page.write_text(page.replace("</body>", "<script>addEventListener('load', () => document.title = "
+                                       "'images:' + [...document.images].filter(i => i.complete && i.naturalWidth > 0)"
+                                       ".length + '/' + document.images.length)</script></body>"))
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                           "--dump-dom", probe_page.as_uri()], check=False, capture_output=True, text=True,
+                          timeout=120)
+    title = re.search(r"<title>([^<]*)</title>", done.stdout)
+    assert title is not None, done.stderr[-2000:]
+    assert title.group(1) == "images:2/2"  # the rates chart and the one setting's lengths

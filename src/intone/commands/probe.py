@@ -48,8 +48,8 @@ examples:
 def register(sub) -> None:
     p = sub.add_parser(
         "probe", help="generate over prompts and settings, and lint the replies against the training voice",
-        description="Generate replies from a trained run over prompts and a grid of generation settings, and "
-        "measure them against the voice the run was trained on: stops, loops, copies, lengths, voice, expect.",
+        description="Generate replies from a trained run over prompts and a grid of generation settings,\n"
+        "and measure them against the voice the run was trained on: stops, loops, copies,\nlengths, voice, expect.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", nargs="?", metavar="RUN_DIR")
@@ -102,6 +102,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.html and not Path(args.html).resolve().parent.is_dir():
         raise UsageError(f"--html {args.html}: its folder does not exist")
     profile = probe.training_profile(info)
+    if info.data_changed:
+        print(f"intone: warning: {info.data} changed since {run_dir} was trained (sha256 differs); replies are "
+              "measured against the file as it is now", file=sys.stderr)
     measurer = Measurer(profile, _settings(profile.path))
 
     jobs = probe.plan(prompts, settings, args.samples, args.seed, sources)

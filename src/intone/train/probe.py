@@ -167,6 +167,8 @@ class RunInfo:
     """The training file (None when it cannot be found)."""
     held_out: set[int] = field(default_factory=set)
     """Lines of the training file held out as its eval split (not trained on)."""
+    data_changed: bool = False
+    """The training file's sha256 differs from the one the run recorded."""
 
     @property
     def model_id(self) -> Any:
@@ -200,6 +202,11 @@ def read_run(run_dir: Path, flag: str = "RUN_DIR") -> RunInfo:
                 data = candidate
                 break
     info = RunInfo(run_dir, cfg, manifest, data)
+    recorded_sha = (manifest.get("dataset") or {}).get("sha256")
+    if data is not None and recorded_sha:
+        from intone.train.preflight import file_sha256
+
+        info.data_changed = file_sha256(data) != recorded_sha
     split = manifest.get("eval") or {}
     if data is not None and split.get("split") == "val-fraction":
         from intone.train.data import read_conversations, split_holdout

@@ -21,11 +21,33 @@ EDGE_SAMPLE = 5_000
 """Answers whose first and last words are counted (evenly spaced when there are more)."""
 
 
+KEY_BYTES = 16
+"""Digest size of an answer's key."""
+
+
 def evenly_spaced(n: int, limit: int) -> list[int]:
     """All of range(n) when n <= limit, else `limit` deterministic, evenly spaced positions."""
     if n <= limit:
         return list(range(n))
     return [(i * n) // limit for i in range(limit)]
+
+
+_SHARED: dict[tuple, tuple] = {}
+_SHARED_LIMIT = 50_000
+
+
+def shared(values: tuple) -> tuple:
+    """One tuple object for equal small tuples: most records' word counts, answer turns and tags
+    are one of a few thousand small tuples, so a million-line profile keeps those few thousand
+    instead of three million (about 150 bytes a record)."""
+    if len(values) > 3:
+        return values
+    found = _SHARED.get(values)
+    if found is not None:
+        return found
+    if len(_SHARED) < _SHARED_LIMIT:
+        _SHARED[values] = values
+    return values
 
 
 def normalize_ws(text: str) -> str:
@@ -42,18 +64,26 @@ class ExampleStats:
     """All user turns, whitespace-normalised and case-folded, joined by a newline."""
     example_key: bytes
     """Digest of every message (role and whitespace-normalised content)."""
-    answers: list[str]
-    """The assistant turns' text, as written."""
-    answer_words: list[int]
+    answers: tuple[str, ...]
+    """The assistant turns' text, as written. (Tuples, not lists, throughout: a million-line
+    file has a million of each, and a one-item tuple is half the memory of a one-item list.)"""
+    answer_words: tuple[int, ...]
     tags: tuple[str, ...] = ()
     prompt_words: int = 0
     """Words in all user turns together."""
     n_messages: int = 0
     has_system: bool = False
-    answer_turns: list[int] = field(default_factory=list)
+    answer_turns: tuple[int, ...] = ()
     """For each answer, the index of the user turn it follows (-1 when none does)."""
-    answer_keys: list[bytes] = field(default_factory=list)
-    """For each answer, a digest of its whitespace-normalised text (equal for exact copies)."""
+    answer_keys: bytes = b""
+    """For each answer, a KEY_BYTES digest of its whitespace-normalised text (equal for exact
+    copies), all in one bytes object (one object per record, not one per answer)."""
+
+    def answer_key_list(self) -> list[bytes]:
+        keys = self.answer_keys
+        if len(keys) == KEY_BYTES:
+            return [keys]
+        return [keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES)]
 
 
 @dataclass
@@ -89,19 +119,19 @@ class DatasetProfile:
             elif msg.role == "assistant":
                 answers.append(msg.content)
                 answer_turns.append(len(prompts) - 1)
-                answer_keys.append(hashlib.blake2b(normal, digest_size=16).digest())
+                answer_keys.append(hashlib.blake2b(normal, digest_size=KEY_BYTES).digest())
         example = ExampleStats(
             line=line.number,
             prompt="\n".join(prompts),
             example_key=digest.digest(),
-            answers=answers,
-            answer_words=[word_count(a) for a in answers],
-            tags=tuple(record.tags or ()),
+            answers=tuple(answers),
+            answer_words=shared(tuple([word_count(a) for a in answers])),
+            tags=shared(tuple(record.tags)) if record.tags else (),
             prompt_words=prompt_words,
             n_messages=len(record.messages),
             has_system=bool(record.messages) and record.messages[0].role == "system",
-            answer_turns=answer_turns,
-            answer_keys=answer_keys,
+            answer_turns=shared(tuple(answer_turns)),
+            answer_keys=answer_keys[0] if len(answer_keys) == 1 else b"".join(answer_keys),
         )
         self.examples.append(example)
         return example
@@ -139,7 +169,9 @@ class DatasetProfile:
             first: dict[bytes | str, int] = {}
             found: list[int] = []
             for ex in self.examples:
-                keys = ex.answer_keys if len(ex.answer_keys) == len(ex.answers) else map(normalize_ws, ex.answers)
+                keys = ex.answer_key_list() if len(ex.answer_keys) == KEY_BYTES * len(ex.answers) else map(
+                    normalize_ws, ex.answers
+                )
                 found.extend(first.setdefault(key, len(found)) for key in keys)
             return found
 

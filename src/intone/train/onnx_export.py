@@ -5,10 +5,11 @@ The folder is the merged model (config, generation config, tokenizer files) plus
 - `model.onnx`: fp32, with past key values (`past_key_values.N.key/value` in,
   `present.N.key/value` out, transformers.js's names), the reference the tests check
   token for token against PyTorch;
-- `model_q4.onnx`: 4-bit blocks (onnxruntime's MatMulNBits) for every MatMul, the tied LM head
-  included, and the embedding reads its rows from the head's 4-bit table, so the 262k-row
-  matrix is stored once, at 4 bits. The page loads this one: that embedding, left in fp32, is
-  what kept the founding project's q4 build at 764 MB.
+- `model_q4.onnx`: asymmetric 4-bit blocks (onnxruntime's MatMulNBits) for every MatMul, the tied
+  LM head included, and the embedding reads its rows from the head's 4-bit table, so the
+  262k-row matrix is stored once, at 4 bits: 173 MB for the 270M, where the founding project's
+  q4 build was 764 MB because its embedding stayed fp32. `chat.html?dtype=q4` loads it; by
+  default the page loads fp32, which runs several times faster on wasm (see PAGE_DTYPE).
 
 Why not optimum-onnx: its only release (0.1.0) registers gemma3_text for
 text-generation-with-past but pins transformers<4.58 and fails to import on transformers 5
@@ -37,9 +38,10 @@ FP32, Q8, Q4 = "fp32", "q8", "q4"
 # transformers.js's file names for its dtypes
 VARIANT_FILES = {FP32: "onnx/model.onnx", Q8: "onnx/model_quantized.onnx", Q4: "onnx/model_q4.onnx"}
 # The page's default. onnxruntime-web's wasm build has no fast kernel for 4-bit (MatMulNBits) or 8-bit
-# matmuls: on the 270M, q4 decoded at 0.3 tokens/s and q8 at 0.7 where fp32 made 2.4 (bench/browser_chat.py,
-# 2 shared cores). The page is served from this machine, so the bigger download costs little;
-# `chat.html?dtype=q4` loads the small file (for hosting it, or WebGPU).
+# matmuls: on the 270M, q4 made 0.5 tokens/s where fp32 made 3.1 (bench/browser_chat.py, 2 shared
+# cores; an 8-bit quantize_dynamic build made 0.7 against fp32's 2.4 in a busier run). The page is
+# served from this machine, so the bigger download costs little; `chat.html?dtype=q4` loads the
+# small file (for hosting it, or WebGPU).
 PAGE_DTYPE = FP32
 Q4_BLOCK = 32
 OPSET = 18
@@ -63,9 +65,9 @@ def export_onnx(merged_dir: Path, out: Path, *, force: bool = False, progress: P
     """
     require_web_extra()
     merged_dir, out = Path(merged_dir), Path(out)
-    unknown = [v for v in variants if v not in VARIANT_FILES]
-    if unknown:
-        raise UsageError(f"unknown ONNX variant {unknown[0]!r}; choose from {', '.join(VARIANT_FILES)}")
+    unknown = [v for v in variants if v not in (FP32, Q4)]
+    if unknown or not variants:
+        raise UsageError(f"ONNX variants: {unknown[0] if unknown else 'none'!r}; choose from {FP32}, {Q4}")
     if not (merged_dir / "config.json").is_file():
         raise UsageError(f"{merged_dir}: no config.json; pass a merged model folder (intone merge writes one)")
     if out.exists() and not out.is_dir():

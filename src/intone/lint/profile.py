@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +88,32 @@ class ExampleStats:
         return [keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES)]
 
 
+class AnswerTable(Sequence[tuple[int, str]]):
+    """Every answer as (line, text), stored as an array of line numbers and a list of texts: a
+    million answers take 16 MB here instead of the 72 MB of a million (line, text) tuples."""
+
+    __slots__ = ("lines", "texts")
+
+    def __init__(self, examples: Iterable[ExampleStats]) -> None:
+        self.lines = array("q")
+        self.texts: list[str] = []
+        for ex in examples:
+            for text in ex.answers:
+                self.lines.append(ex.line)
+                self.texts.append(text)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return list(zip(self.lines[index], self.texts[index]))
+        return self.lines[index], self.texts[index]
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return zip(self.lines, self.texts)
+
+
 @dataclass
 class DatasetProfile:
     """Built by `add`-ing each valid line in file order; rules read it after the pass."""
@@ -151,23 +179,23 @@ class DatasetProfile:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def answers(self) -> list[tuple[int, str]]:
+    def answers(self) -> AnswerTable:
         """Every assistant turn in file order as (line, text)."""
-        return self._cached("answers", lambda: [(ex.line, a) for ex in self.examples for a in ex.answers])
+        return self._cached("answers", lambda: AnswerTable(self.examples))
 
-    def answer_example(self) -> list[int]:
+    def answer_example(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the index of its example."""
         return self._cached(
-            "answer_example", lambda: [i for i, ex in enumerate(self.examples) for _ in ex.answers]
+            "answer_example", lambda: array("q", (i for i, ex in enumerate(self.examples) for _ in ex.answers))
         )
 
-    def answer_original(self) -> list[int]:
+    def answer_original(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the position of the first answer with the
         same whitespace-normalised text: itself for an original, the original for an exact copy."""
 
-        def compute() -> list[int]:
+        def compute() -> Sequence[int]:
             first: dict[bytes | str, int] = {}
-            found: list[int] = []
+            found = array("q")
             for ex in self.examples:
                 keys = ex.answer_key_list() if len(ex.answer_keys) == KEY_BYTES * len(ex.answers) else map(
                     normalize_ws, ex.answers
@@ -177,11 +205,11 @@ class DatasetProfile:
 
         return self._cached("answer_original", compute)
 
-    def distinct_answers(self) -> list[int]:
+    def distinct_answers(self) -> Sequence[int]:
         """Positions (in `answers`) of the answers that are not exact copies of an earlier one:
         what voice rules judge, so a pasted answer is not counted 20 times."""
         return self._cached(
-            "distinct_answers", lambda: [i for i, first in enumerate(self.answer_original()) if first == i]
+            "distinct_answers", lambda: array("q", (i for i, first in enumerate(self.answer_original()) if first == i))
         )
 
     def answer_prompts(self) -> list[str]:

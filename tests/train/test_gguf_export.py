@@ -251,6 +251,24 @@ def test_modelfile_reads_run_dir_probe_and_defaults(tmp_path):
         choose_sampling(run, tmp_path / "nowhere")
 
 
+def test_modelfile_takes_the_newest_probe_in_its_default_folder(tmp_path):
+    """`intone probe` writes RUN_DIR/probe-<time> by default: the newest one is the one used."""
+    import os
+
+    from intone.train.modelfile import choose_sampling
+
+    run = tmp_path / "run"
+    for name, temperature, when in (("probe-20261201-100000", 0.9, 1_000), ("probe-20261202-100000", 0.6, 2_000)):
+        (run / name).mkdir(parents=True)
+        setting = {"temperature": temperature, "top_p": 0.95, "top_k": 64, "repetition_penalty": 1.0,
+                   "min_new_tokens": 1, "max_new_tokens": 160}
+        summary = run / name / "summary.json"
+        summary.write_text(json.dumps({"best": {"setting_id": name, "setting": setting}}))
+        os.utime(summary, (when, when))
+    chosen = choose_sampling(run)
+    assert chosen.temperature == 0.6 and "probe-20261202-100000" in chosen.source
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 

@@ -37,7 +37,7 @@ def register(sub) -> None:
                         help="GGUF weight type (default: f16; norms stay f32)")
     parser.add_argument("--probe", metavar="DIR",
                         help="the `intone probe` folder whose best setting the Modelfile samples with "
-                        "(default: RUN_DIR/probe when it exists, else intone sample's defaults)")
+                        "(default: the newest RUN_DIR/probe*/ folder, else intone sample's defaults)")
     parser.add_argument("--force", action="store_true", help="replace outputs that exist")
     parser.set_defaults(func=cmd_export_model)
 

@@ -1,6 +1,6 @@
 """The Ollama Modelfile written beside an exported GGUF, and the sampling settings it carries.
 
-The sampling settings are the probe's best (`intone probe` writes `RUN_DIR/probe/summary.json`
+The sampling settings are the probe's best (`intone probe` writes `RUN_DIR/probe-<time>/summary.json`
 with a top-level `"best": {"setting_id", "setting", "why"}`) when there is a probe, and
 otherwise `intone sample`'s defaults.
 """
@@ -61,15 +61,23 @@ class Sampling:
         return {k: v for k, v in asdict(self).items() if k != "source"}
 
 
+def latest_probe(run_dir: Path) -> Path | None:
+    """The summary.json of the newest probe inside the run folder: `intone probe` writes to
+    RUN_DIR/probe-<time> by default (RUN_DIR/probe too, when named so)."""
+    found = [p / "summary.json" for p in run_dir.glob("probe*") if (p / "summary.json").is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
 def choose_sampling(run_dir: Path, probe: Path | None = None) -> Sampling:
-    """The probe's best setting (`probe`, else RUN_DIR/probe), or intone sample's defaults."""
+    """The probe's best setting (`probe`, else the newest probe in the run folder), or intone
+    sample's defaults."""
     if probe is not None:
         summary = probe / "summary.json" if probe.is_dir() or probe.suffix != ".json" else probe
         if not summary.is_file():
             raise UsageError(f"--probe {probe}: no summary.json there; give the folder `intone probe` wrote")
         return _from_summary(summary)
-    summary = run_dir / "probe" / "summary.json"
-    if summary.is_file():
+    summary = latest_probe(run_dir)
+    if summary is not None:
         return _from_summary(summary)
     from intone.train.sample import GenerationOptions
 

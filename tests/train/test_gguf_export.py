@@ -317,3 +317,15 @@ def test_onnx_without_the_web_extra_says_how_to_install(run, tmp_path, monkeypat
     assert _files(tmp_path) == []
     assert main(["export-model", str(run), "--format", "onnx", "--type", "q8_0", "--out", str(tmp_path / "w")]) == 2
     assert "gguf only" in capsys.readouterr().err
+
+
+def test_onnx_export_of_a_run_prints_what_it_wrote(run, tmp_path, capsys):
+    """The command end to end: merge the run, write the transformers.js folder and chat page, and
+    tell the user its sizes and how to open the page."""
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "web"
+    assert main(["export-model", str(run), "--format", "onnx", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}" in printed and "chat.html loads" in printed and "open it:" in printed
+    assert (out / "onnx" / "model.onnx").is_file() and (out / "chat.html").is_file()
+    assert "{'" not in printed  # lines for a person, not a dict dump

@@ -174,9 +174,6 @@ def _onnx(args: argparse.Namespace, run_dir: Path) -> int:
             print(f"export-model: {message}", file=sys.stderr)
 
         result = onnx_export.export_onnx(Path(tmp), out, force=args.force, progress=progress) or {}
-    total = result.get("total_bytes")
-    print(f"wrote {result.get('path', out)}" + (f": {total / 1e6:.1f} MB" if isinstance(total, (int, float)) else ""))
-    for key, value in result.items():
-        if key not in ("path", "total_bytes", "files"):
-            print(f"  {key}: {value}")
+    for line in onnx_export.describe(result):
+        print(line)
     return EXIT_OK

@@ -27,6 +27,13 @@ $BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS"
 step intone sample $RUN/adapter-run --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
 $BIN/intone sample "$RUN/adapter-run" --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
 
+# A short probe: 4 prompts (data/probe.jsonl, some with `expect` checks), one reply each,
+# measured against the training voice; --samples 3 and a --grid make the full sweep.
+step intone probe $RUN/adapter-run --prompts data/probe.jsonl --samples 1 --grid max-new-tokens=100 --out $RUN/probe --html $RUN/probe.html
+rm -rf "$RUN/probe"
+$BIN/intone probe "$RUN/adapter-run" --prompts data/probe.jsonl --samples 1 --grid max-new-tokens=100 \
+  --out "$RUN/probe" --html "$RUN/probe.html"
+
 printf '\nThe run folder %s/adapter-run holds adapter/, loss.png, metrics.jsonl and manifest.json;\n' "$RUN"
-printf 'the stats report is %s/stats.html. Chat with the adapter: .venv/bin/intone chat %s/adapter-run\n' "$RUN" "$RUN"
+printf 'the stats report is %s/stats.html, the probe report %s/probe.html. Chat with the adapter: .venv/bin/intone chat %s/adapter-run\n' "$RUN" "$RUN" "$RUN"
 printf 'Check the voice of a full default run: .venv/bin/python bench/voice_check.py\n'

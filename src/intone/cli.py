@@ -16,8 +16,15 @@ from intone.commands.common import discard_stdout
 from intone.errors import EXIT_ERROR, EXIT_OK, ConfigError, UsageError
 
 # One module per command family under intone/commands/; each has `register(subparsers)`.
-_COMMAND_MODULES = ("intone.commands.lint", "intone.commands.stats", "intone.commands.train",
-                    "intone.commands.probe", "intone.commands.export_model", "intone.commands.author")
+_COMMAND_MODULES = (
+    "intone.commands.lint",
+    "intone.commands.stats",
+    "intone.commands.train",
+    "intone.commands.sample",
+    "intone.commands.probe",
+    "intone.commands.export_model",
+    "intone.commands.author",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.widgets import Input
 
-from intone.authoring.screens.dialogs import Help
+from intone.authoring.screens.dialogs import show_help
 
 if TYPE_CHECKING:
     from intone.authoring.editor_state import EditorState
@@ -60,11 +60,4 @@ class EditorActions:
             self._go_to(index)
 
     def action_help(self) -> None:
-        rows = []
-        for binding in self.app.active_bindings.values():
-            b = binding.binding
-            if b.id and b.description:
-                rows.append((self.app.get_key_display(b), b.id, b.tooltip or b.description))
-        order = [b.id for b in self.BINDINGS] + ["quit", "command-palette"]
-        rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
-        self.app.push_screen(Help(rows))
+        show_help(self, self.app.active_bindings)

@@ -63,6 +63,20 @@ class Help(ModalScreen[None]):
         self.dismiss(None)
 
 
+def show_help(screen, bindings) -> None:
+    """Push the help dialog for `screen`: each of `bindings` (its active bindings) that has an id
+    and a description, in the order of the screen's BINDINGS, then quit and the palette."""
+    app = screen.app
+    rows = []
+    for binding in bindings.values():
+        b = binding.binding
+        if b.id and b.description:
+            rows.append((app.get_key_display(b), b.id, b.tooltip or b.description))
+    order = [b.id for b in screen.BINDINGS] + ["quit", "command-palette"]
+    rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
+    app.push_screen(Help(rows))
+
+
 def help_text(rows: list[tuple[str, str, str]]) -> Content:
     """The keys table; keys come from the user's keymap, so nothing here is read as markup."""
     width = max((len(k) for k, _d, _t in rows), default=4)

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from intone.authoring.review import Review
-from intone.authoring.screens.dialogs import Help
+from intone.authoring.screens.dialogs import show_help
 from intone.authoring.widgets.plain import plain, same
 from intone.authoring.widgets.review_pair import PairPane
 from intone.authoring.widgets.review_reply import FlagsPane, ReplyPane, setting_text
@@ -305,14 +305,7 @@ class ReviewScreen(Screen):
         )
 
     def action_help(self) -> None:
-        rows = []
-        for binding in self.active_bindings.values():
-            b = binding.binding
-            if b.id and b.description:
-                rows.append((self.app.get_key_display(b), b.id, b.tooltip or b.description))
-        order = [b.id for b in self.BINDINGS] + ["quit", "command-palette"]
-        rows = sorted(set(rows), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
-        self.app.push_screen(Help(rows))
+        show_help(self, self.active_bindings)
 
 
 class RatingsSummary(ModalScreen[None]):

@@ -116,6 +116,14 @@ def test_same_inputs_same_replies_and_json_format(runs, tmp_path, capsys):
     assert a == b
 
 
+def test_run_dir_may_come_after_the_grid(runs, tmp_path, capsys):
+    """--grid takes several values, so argparse gives it a RUN_DIR written after it: still a run."""
+    args = ["--grid", "temperature=0.9", "max-new-tokens=5", str(runs["run"]), "--samples", "1"]
+    assert probe(*args, "--out", str(tmp_path / "a")) == 0
+    replies = [json.loads(x) for x in (tmp_path / "a" / "probe.jsonl").read_text().splitlines()]
+    assert replies and all(r["setting"]["max_new_tokens"] == 5 for r in replies)
+
+
 def test_compare_runs_on_the_same_base(runs, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert probe(str(runs["run"]), "--compare", str(runs["none"]), "--grid", "max-new-tokens=8", "--samples", "1",

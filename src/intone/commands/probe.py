@@ -76,6 +76,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     if args.ratings:
         return _ratings(Path(args.ratings))
+    if not args.run_dir and args.grid and "=" not in args.grid[-1]:
+        # `intone probe --grid temperature=0.6,0.9 RUN_DIR`: --grid takes several values, so
+        # argparse hands it the run folder too; a last item without "=" is the folder.
+        args.run_dir = args.grid.pop()
     if not args.run_dir:
         raise UsageError("give RUN_DIR to probe (or --ratings DIR)")
     if args.samples < 1:

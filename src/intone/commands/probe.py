@@ -188,7 +188,9 @@ def _write(out: Path, records: list[dict], summary: dict) -> None:
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
+    from intone.lint.text import percent  # (numpy: not on the CLI's start-up path)
+
+    return percent(x)
 
 
 def _num(x, fmt: str = ".2f") -> str:

@@ -164,9 +164,9 @@ def line_list(lines: Sequence[int], limit: int = 8) -> str:
     return shown + (", …" if len(lines) > limit else "")
 
 
-def percent(x: float) -> str:
-    """A share as a whole percentage: 0.153 -> "15%"."""
-    return f"{100 * x:.0f}%"
+def percent(x: float | None, missing: str = "-") -> str:
+    """A share as a whole percentage: 0.153 -> "15%"; `missing` for None (no figure)."""
+    return missing if x is None else f"{100 * x:.0f}%"
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")

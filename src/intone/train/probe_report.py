@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from intone.lint.text import word_count
+from intone.lint.text import percent, word_count
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222;padding:0 1em}
@@ -88,7 +88,7 @@ def _e(text: Any) -> str:
 
 
 def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.0f}%"
+    return percent(x, missing="–")
 
 
 def _num(x, fmt=".2f") -> str:

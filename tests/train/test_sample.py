@@ -36,25 +36,44 @@ def test_sample_uses_the_template_and_stops_at_end_of_turn(trained, capsys):
     assert capsys.readouterr().out == REPLY + "\n"
 
 
-def test_generate_stops_on_end_of_turn_and_prints_no_template_tokens(trained):
+def test_generate_stops_on_end_of_turn_and_prints_no_template_tokens(trained, monkeypatch):
+    from intone.train import decode
     from intone.train.sample import GenerationOptions, generate, load_for_generation
 
     loaded = load_for_generation(trained, None, "cpu")
     assert loaded.stop_ids == [106, 1]  # <end_of_turn>, <eos>
+    assert loaded.decoder is not None  # a merged Gemma 3 on the CPU: intone's own decoder
     calls = []
-    original = loaded.model.generate
+    original = decode.decode
 
-    def spy(**kwargs):
-        out = original(**kwargs)
-        calls.append(out[0, kwargs["input_ids"].shape[1]:].tolist())
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        calls.append(out)
         return out
 
-    loaded.model.generate = spy
+    monkeypatch.setattr(decode, "decode", spy)
     text = generate(loaded, (("user", "Hello there"),), GenerationOptions(temperature=0, max_new_tokens=80))
     assert text == REPLY
-    assert calls[0][-1] == 106 and len(calls[0]) == len(REPLY) + 1  # stopped right at <end_of_turn>
+    assert calls[0][0].stopped and len(calls[0][0].tokens) == len(REPLY)  # stopped right at <end_of_turn>
     sampled = generate(loaded, (("user", "Hi"),), GenerationOptions(temperature=0.8, seed=3, max_new_tokens=20))
     assert "<start_of_turn>" not in sampled and "<end_of_turn>" not in sampled
+
+
+def test_the_lean_decoder_replies_as_transformers_generate_does(trained):
+    # The same greedy replies from intone's decoder and from transformers' generate() (the
+    # fallback path for other models), for a batch with left padding and one reply cut short.
+    from intone.train.sample import GenerationOptions, generate_batch, load_for_generation
+
+    lean = load_for_generation(trained, None, "cpu", int8=False)  # exact: int8 is tested in test_decode.py
+    plain = load_for_generation(trained, None, "cpu")
+    plain.decoder = None
+    conversations = [(("user", "Hi"),), (("user", "Tell me something rather longer, please"),), (("user", "x"),)]
+    for opts in (GenerationOptions(temperature=0, max_new_tokens=40), GenerationOptions(temperature=0, max_new_tokens=5),
+                 GenerationOptions(temperature=0, max_new_tokens=30, min_new_tokens=20, repetition_penalty=1.3)):
+        assert generate_batch(lean, conversations, opts) == generate_batch(plain, conversations, opts)
+    base = GenerationOptions(temperature=0, max_new_tokens=20)
+    assert generate_batch(lean, conversations, base, base=True) == generate_batch(plain, conversations, base, base=True)
+    assert generate_batch(lean, conversations, base) != generate_batch(lean, conversations, base, base=True)
 
 
 def test_base_shows_the_untuned_answer_beside(trained, capsys):

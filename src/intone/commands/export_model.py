@@ -77,7 +77,7 @@ def _merged(run_dir: Path):
 
     print(f"export-model: loading {run_dir} and merging its adapter", file=sys.stderr)
     try:
-        loaded = load_for_generation(run_dir, None, "cpu")
+        loaded = load_for_generation(run_dir, None, "cpu", int8=False)
     except (ModelError, DeviceError) as exc:
         raise UsageError(str(exc)) from None
     return merged_weights(loaded), loaded

@@ -22,6 +22,9 @@ def register(sub) -> None:
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     gen.add_argument("--base", action="store_true", help="also show the untuned model's answer")
     gen.add_argument("--system", help="system text put before the first user turn")
+    gen.add_argument("--exact", action="store_true",
+                     help="on the CPU, decode one or two replies with the fp32 weights too, not their int8 copies "
+                          "(slower; see README, Generation)")
 
     sample = sub.add_parser("sample", parents=[gen], help="generate replies from a trained run")
     sample.add_argument("run_dir", metavar="RUN_DIR")
@@ -84,7 +87,7 @@ def _load(args):
     prepare_environment(args.device)
     try:
         device = select_device(args.device, probe())
-        return load_for_generation(run_dir, None, device)
+        return load_for_generation(run_dir, None, device, int8=not args.exact)
     except (ModelError, DeviceError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -34,6 +34,8 @@ class Loaded:
     stop_ids: list[int]
     has_adapter: bool
     pad_id: int = 0
+    decoder: object = None
+    """intone's lean decoder over the model's weights (train/decode.py), where it runs this model."""
 
 
 @dataclass
@@ -88,13 +90,18 @@ def check_adapter(adapter: Path) -> None:
     raise ConfigError(f"{adapter}: no adapter_model.safetensors; the run saved no weights (train it, or --resume it)")
 
 
-def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str, *, merge: bool = True) -> Loaded:
+def load_for_generation(run_dir: Path | None, model_spec: str | None, device: str, *, merge: bool = True,
+                        int8: bool = True) -> Loaded:
     """The base model with the run's adapter (when run_dir is given), its tokenizer and template.
 
     The adapter (LoRA and the trained token rows) is merged into the weights for generation:
     measured on the 270M model on a 2-core CPU, that makes a reply about 3x faster than running
     the LoRA branches on every token. `generate(..., base=True)` unmerges for the base model's
     answer and merges again after.
+
+    A merged Gemma 3 model on the CPU decodes with `intone.train.decode` instead of
+    transformers' generate(); with `int8`, one or two replies at a time use per-row int8 copies
+    of the weights (bench/sample_speed.py measures both the speed and the distance from fp32).
     """
     from intone.train.device import tune_allocator
     from intone.train.model import end_of_turn_ids, load_model, resolve_model, tokenizer_folder
@@ -121,12 +128,27 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
         if merge:
             model.merge_adapter()
     model.eval()
+    decoder = None
     if device == "cpu":
         small_batch_linears(model)
+        decoder = lean_decoder(model, merged=merge or adapter is None, int8=int8)
     stop_ids = end_of_turn_ids(tokenizer, template)
     pad = tokenizer.token_id(tokenizer.special.get("pad_token", ""))
     return Loaded(model, tokenizer, template, device, stop_ids, adapter is not None,
-                  pad if pad is not None else stop_ids[0])
+                  pad if pad is not None else stop_ids[0], decoder)
+
+
+def lean_decoder(model, *, merged: bool, int8: bool):
+    """intone's decoder over `model`'s weights, or None where it does not run this model."""
+    from intone.train import decode
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not merged or not decode.supports(base):
+        return None
+    decoder = decode.Gemma3Decoder(base)
+    if int8:
+        decoder.quantize()
+    return decoder
 
 
 class TopKTopPSampler:
@@ -241,6 +263,8 @@ def generate_batch(
     import torch
 
     prompts = [prompt_ids(loaded.tokenizer, loaded.template, messages) for messages in conversations]
+    if loaded.decoder is not None:
+        return _decode_batch(loaded, prompts, opts, base=base, on_text=on_text)
     width = max(len(ids) for ids in prompts)
     input_ids = torch.full((len(prompts), width), loaded.pad_id, dtype=torch.long)
     attention = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -281,6 +305,46 @@ def generate_batch(
         new = row if stop is None else row[:stop]
         replies.append(Reply(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), stop is not None))
     return replies
+
+
+def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOptions, *, base: bool,
+                  on_text) -> list[Reply]:
+    """generate_batch on intone's lean decoder: the same processors, sampler and stop rule."""
+    import torch
+
+    from intone.train.decode import decode
+
+    sampler = TopKTopPSampler(opts) if opts.temperature > 0 else None
+
+    def choose(scores):
+        if sampler is None:
+            return scores.argmax(dim=-1)
+        index, probs = sampler.distribution(scores)
+        return index.gather(1, torch.multinomial(probs, 1, generator=sampler.generator))
+
+    on_token = None
+    if on_text is not None:
+        streamer = _Streamer(loaded, on_text)
+        streamer.prompt_seen = True
+
+        def on_token(row: int, token: int) -> None:
+            if row == 0:
+                streamer.put(torch.tensor([token]))
+
+    off = base and loaded.has_adapter
+    if off:
+        loaded.model.unmerge_adapter()  # the fp32 weights become the base model's; the int8 copies are not used
+    try:
+        out = decode(
+            loaded.decoder, prompts, max_new_tokens=opts.max_new_tokens, min_new_tokens=opts.min_new_tokens,
+            stop_ids=loaded.stop_ids, pad_id=loaded.pad_id, choose=choose,
+            repetition_penalty=opts.repetition_penalty, on_token=on_token, int8=not off,
+        )
+    finally:
+        if off:
+            loaded.model.merge_adapter()
+    return [Reply(loaded.tokenizer.decode(d.tokens, skip_special_tokens=True), len(d.tokens), d.stopped)
+            for d in out]
 
 
 def generate(loaded: Loaded, messages: Messages, opts: GenerationOptions, *, base: bool = False) -> str:

@@ -1,0 +1,153 @@
+"""intone's lean Gemma 3 decoder gives transformers' logits: left padding, past the sliding window, int8."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def model():
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, max_position_embeddings=256, sliding_window=5,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+        initializer_range=0.2, pad_token_id=0,
+    )
+    model = Gemma3ForCausalLM(config).eval()
+    with torch.no_grad():  # norms away from zero, so that a wrong (1 + w) would show
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.normal_(0, 0.5)
+    return model
+
+
+def _batch(prompts):
+    width = max(map(len, prompts))
+    ids = torch.zeros((len(prompts), width), dtype=torch.long)
+    present = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for row, p in enumerate(prompts):
+        ids[row, width - len(p):] = torch.tensor(p)
+        present[row, width - len(p):] = True
+    return ids, present, (present.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def _reference(model, ids, present, positions):
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=present.long(), position_ids=positions).logits
+
+
+def test_prefill_logits_equal_transformers_with_left_padding(model):
+    from intone.train.decode import Cache, Gemma3Decoder
+
+    decoder = Gemma3Decoder(model)
+    prompts = [list(range(10, 22)), [5, 6, 7], list(range(40, 48))]
+    ids, present, positions = _batch(prompts)
+    cache = Cache(decoder, len(prompts), ids.shape[1] + 4, present)
+    mine = decoder.forward(ids, positions, cache, last_only=False)
+    ref = _reference(model, ids, present, positions)
+    assert torch.allclose(mine[present], ref[present], atol=1e-4)  # pads' own logits are not used
+
+
+def test_step_by_step_decoding_past_the_window_equals_one_full_pass(model):
+    from intone.train.decode import Cache, Gemma3Decoder
+
+    decoder = Gemma3Decoder(model)
+    prompts = [[11, 12, 13], [21, 22, 23, 24, 25, 26]]
+    follow = [[31, 32, 33, 34, 35, 36, 37, 38, 39], [41, 42, 43, 44, 45, 46, 47, 48, 49]]  # 15 > window 5
+    ids, present, positions = _batch(prompts)
+    cache = Cache(decoder, 2, ids.shape[1] + len(follow[0]), present)
+    steps = [decoder.forward(ids, positions, cache)]
+    pos = positions[:, -1]
+    for i in range(len(follow[0]) - 1):
+        cache.present[:, cache.length] = True
+        pos = pos + 1
+        steps.append(decoder.forward(torch.tensor([[f[i]] for f in follow]), pos[:, None], cache))
+    full_ids, full_present, full_pos = _batch([p + f[:-1] for p, f in zip(prompts, follow, strict=True)])
+    ref = _reference(model, full_ids, full_present, full_pos)
+    width = ids.shape[1]
+    # the same left padding: row 0 has 3 pads in both
+    for i, logits in enumerate(steps):
+        assert torch.allclose(logits, ref[:, width - 1 + i], atol=1e-4), i
+
+
+def test_rows_that_finish_leave_the_batch_without_changing_the_others(model):
+    from intone.train.decode import Gemma3Decoder, decode
+
+    decoder = Gemma3Decoder(model)
+    prompts = [[11, 12, 13], [21, 22, 23, 24], [7, 8]]
+    STOP = 299
+
+    def run(batch, stop_row=None):
+        step = []
+
+        def choose(scores):
+            out = scores.argmax(-1)
+            if stop_row is not None and len(step) == 3:
+                out[stop_row] = STOP  # this row says end of turn at its 4th token
+            step.append(scores.shape[0])
+            return out
+
+        return decode(decoder, batch, max_new_tokens=8, min_new_tokens=0, stop_ids=[STOP], pad_id=0,
+                      choose=choose, int8=False), step
+
+    alone = [run([p])[0][0].tokens for p in prompts]
+    together, rows = run(prompts, stop_row=1)
+    assert rows == [3, 3, 3, 3, 2, 2, 2, 2]  # the finished row left the batch
+    assert together[1].stopped and together[1].tokens == alone[1][:3]
+    assert [together[0].tokens, together[2].tokens] == [alone[0], alone[2]]
+    assert not together[0].stopped and len(alone[0]) == 8
+
+
+def test_int8_weights_stay_close_to_fp32_and_are_used_for_one_or_two_rows(model, monkeypatch):
+    from intone.train import decode as module
+    from intone.train.decode import Cache, Gemma3Decoder
+
+    decoder = Gemma3Decoder(model)
+    decoder.quantize()
+    if not decoder.quantized:
+        pytest.skip("torch's int8 weight kernel does not run here")
+    ids, present, positions = _batch([list(range(10, 30))])
+    exact = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=False)
+    approx = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=True)
+    assert not torch.equal(exact, approx)  # the int8 path really ran
+    p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
+    assert float((p.exp() * (p - q)).sum()) < 0.01
+    calls = []
+    original = module.Linear.__call__
+    monkeypatch.setattr(module.Linear, "__call__", lambda self, x, int8: calls.append(int8) or original(self, x, int8))
+    module.decode(decoder, [[5, 6]], max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
+                  choose=lambda s: s.argmax(-1))
+    assert all(calls)
+    calls.clear()
+    module.decode(decoder, [[5, 6]] * 3, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
+                  choose=lambda s: s.argmax(-1))
+    assert not any(calls)
+
+
+def test_a_merge_in_place_is_seen_by_the_fp32_path(model):
+    # PEFT merges by swapping a Parameter's data; the decoder holds Parameters, so it sees it.
+    from intone.train.decode import Cache, Gemma3Decoder
+
+    decoder = Gemma3Decoder(model)
+    ids, present, positions = _batch([[3, 4, 5]])
+    before = decoder.forward(ids, positions, Cache(decoder, 1, 8, present))
+    weight = model.model.layers[0].mlp.down_proj.weight
+    original = weight.data
+    try:
+        weight.data = original * 1.5
+        after = decoder.forward(ids, positions, Cache(decoder, 1, 8, present))
+    finally:
+        weight.data = original
+    assert not torch.allclose(before, after)
+    assert torch.allclose(after, _reference(model_with(weight, original * 1.5, model), ids, present, positions)[:, -1],
+                          atol=1e-4)
+
+
+def model_with(weight, data, model):
+    weight.data = data
+    return model

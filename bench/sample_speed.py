@@ -52,6 +52,7 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
     """Mean KL(fp32 || int8) per token and top-1 agreement, teacher-forced on fp32's greedy replies."""
     import torch
 
+    from intone.train import decode
     from intone.train.decode import Cache
     from intone.train.sample import GenerationOptions, generate_batch
     from intone.train.template import prompt_ids
@@ -66,8 +67,9 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
         present = torch.ones_like(x, dtype=torch.bool)
         decoder.quantized = False
         exact = decoder.forward(x, pos, Cache(decoder, 1, len(ids), present), last_only=False)[0]
-        decoder.quantized = True
+        decoder.quantized, limit, decode.INT8_MAX_ROWS = True, decode.INT8_MAX_ROWS, len(ids)  # every row int8
         approx = decoder.forward(x, pos, Cache(decoder, 1, len(ids), present), last_only=False, int8=True)[0]
+        decode.INT8_MAX_ROWS = limit
         p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
         kls.extend((p.exp() * (p - q)).sum(-1).tolist())
         same.extend((exact.argmax(-1) == approx.argmax(-1)).tolist())

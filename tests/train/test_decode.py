@@ -111,6 +111,7 @@ def test_int8_weights_stay_close_to_fp32_and_are_used_for_one_or_two_rows(model,
     decoder.quantize()
     if not decoder.quantized:
         pytest.skip("torch's int8 weight kernel does not run here")
+    monkeypatch.setattr(module, "INT8_MAX_ROWS", 10**6)  # every product int8, the prompt's too
     ids, present, positions = _batch([list(range(10, 30))])
     exact = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=False)
     approx = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=True)
@@ -118,15 +119,21 @@ def test_int8_weights_stay_close_to_fp32_and_are_used_for_one_or_two_rows(model,
     p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
     assert float((p.exp() * (p - q)).sum()) < 0.01
     calls = []
-    original = module.Linear.__call__
-    monkeypatch.setattr(module.Linear, "__call__", lambda self, x, int8: calls.append(int8) or original(self, x, int8))
-    module.decode(decoder, [[5, 6]], max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
+    original = module._int8_mm
+    monkeypatch.setattr(module, "_int8_mm", lambda x, q, scale: calls.append(x.shape[0]) or original(x, q, scale))
+    monkeypatch.setattr(module, "INT8_MAX_ROWS", 2)
+    module.decode(decoder, [list(range(5, 25))], max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
                   choose=lambda s: s.argmax(-1))
-    assert all(calls)
+    per_step = 1 + 4 * len(decoder.layers)  # the head, and qkv, o, gate-up, down in each layer
+    assert calls == [1] * (1 + 2 * per_step)  # the prompt's head, then two decoding steps; not the prompt
     calls.clear()
     module.decode(decoder, [[5, 6]] * 3, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
                   choose=lambda s: s.argmax(-1))
-    assert not any(calls)
+    assert calls == []  # three rows: fp32
+    calls.clear()
+    module.decode(decoder, [[5, 6]] * 3, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
+                  choose=lambda s: s.argmax(-1), int8=False)
+    assert calls == []
 
 
 def test_a_merge_in_place_is_seen_by_the_fp32_path(model):

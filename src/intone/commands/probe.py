@@ -112,7 +112,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     measurer = Measurer(profile, _settings(profile.path))
 
     jobs = probe.plan(prompts, settings, args.samples, args.seed, sources)
-    total = sum(len(j.prompts) for j in jobs)
+    total = sum(len(j.rows) for j in jobs)
     print(f"intone probe: {len(prompts)} prompts ({prompt_source}) x {len(settings)} setting(s) x {args.samples} "
           f"sample(s) x {len(sources)} source(s) = {total} replies", file=sys.stderr)
     progress = probe.Progress(total)

@@ -87,7 +87,7 @@ def _load(args):
     prepare_environment(args.device)
     try:
         device = select_device(args.device, probe())
-        return load_for_generation(run_dir, None, device, int8=not args.exact)
+        return load_for_generation(run_dir, None, device, int8=hasattr(args, "exact") and not args.exact)
     except (ModelError, DeviceError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -251,12 +251,14 @@ class _Streamer:
 
 
 def generate_batch(
-    loaded: Loaded, conversations: Sequence[Messages], opts: GenerationOptions, *, base: bool = False, on_text=None
+    loaded: Loaded, conversations: Sequence[Messages], opts: GenerationOptions, *, base: bool = False, on_text=None,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[Reply]:
     """Replies to several conversations at once (left padding, KV cache).
 
     `base` turns the adapter off. `on_text(piece)` streams the first reply's text as it is
-    generated (used by chat, with one conversation).
+    generated (used by chat, with one conversation). `on_done(i)` is told when reply i is done,
+    where the decoder can say so (intone's decoder; not transformers' generate()).
     """
     import contextlib
 
@@ -264,7 +266,7 @@ def generate_batch(
 
     prompts = [prompt_ids(loaded.tokenizer, loaded.template, messages) for messages in conversations]
     if loaded.decoder is not None:
-        return _decode_batch(loaded, prompts, opts, base=base, on_text=on_text)
+        return _decode_batch(loaded, prompts, opts, base=base, on_text=on_text, on_done=on_done)
     width = max(len(ids) for ids in prompts)
     input_ids = torch.full((len(prompts), width), loaded.pad_id, dtype=torch.long)
     attention = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -308,7 +310,7 @@ def generate_batch(
 
 
 def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOptions, *, base: bool,
-                  on_text) -> list[Reply]:
+                  on_text, on_done) -> list[Reply]:
     """generate_batch on intone's lean decoder: the same processors, sampler and stop rule."""
     import torch
 
@@ -338,7 +340,7 @@ def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOpti
         out = decode(
             loaded.decoder, prompts, max_new_tokens=opts.max_new_tokens, min_new_tokens=opts.min_new_tokens,
             stop_ids=loaded.stop_ids, pad_id=loaded.pad_id, choose=choose,
-            repetition_penalty=opts.repetition_penalty, on_token=on_token, int8=not off,
+            repetition_penalty=opts.repetition_penalty, on_token=on_token, on_done=on_done, int8=not off,
         )
     finally:
         if off:

@@ -30,6 +30,7 @@ from intone.authoring.live_index import (
     make_line,
     stats_of,
 )
+from intone.authoring.live_voice import VoiceContext
 from intone.authoring.model import Row
 from intone.authoring.panel_view import PanelView, panel_view
 from intone.config import Settings
@@ -81,6 +82,8 @@ class FullLint:
     """Stats of the rows that differed from their bytes on disk when linted (the others' stats
     are worked out again from those bytes when needed)."""
     near_index: Any
+    voice: Any = None
+    """The dataset's voice for the edited answer (`VoiceContext`), or None."""
 
 
 class LiveLint:
@@ -116,6 +119,7 @@ class LiveLint:
         self.by_key: dict[bytes, Any] = {}
         self.by_prompt: dict[bytes, Any] = {}
         self.near_index: Any = None
+        self.voice: VoiceContext | None = None
         self.rows_by_uid: dict[int, Row] = {}
         self.linted_version: dict[int, int] = {}
         """Row uid -> the version the full lint saw; -1 once its clean figures were taken out."""
@@ -170,6 +174,7 @@ class LiveLint:
                 index_add(by_prompt, stats.prompt, row.uid)
             if versions[ex.line - 1] != row.clean_version:
                 edited[row.uid] = stats
+        voice = VoiceContext.fit(profile, self.dataset_rules)
         del profile
         near_index = self.build_near(rows, versions, cancelled)[0] if with_near else None
         return FullLint(
@@ -184,6 +189,7 @@ class LiveLint:
             by_prompt,
             edited,
             near_index,
+            voice,
         )
 
     def build_near(
@@ -236,6 +242,7 @@ class LiveLint:
         self.stats = result.edited_stats
         if result.near_index is not None:
             self.near_index = result.near_index
+        self.voice = result.voice
         self.rows_by_uid = {r.uid: r for r in current_rows}
         self.linted_version = {r.uid: v for r, v in zip(result.rows, result.versions)}
         self.ready = True

@@ -10,7 +10,7 @@ import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from intone.authoring.model import Row
 from intone.lint.diagnostic import Diagnostic
@@ -65,6 +65,8 @@ class PanelView:
     """False until the example's own rules have run (just after opening a file)."""
     file_checked: bool = True
     """False until the whole-file rules (duplicates, lengths, voice) have run."""
+    voice: Any = None
+    """This answer against the dataset's voice (`live.VoiceView`), or None."""
 
 
 def band(counts: Counter[int]) -> Band:
@@ -92,6 +94,7 @@ def panel_view(live: LiveLint, row: Row | None, index: int, rows: Sequence[Row],
     tokens = 0
     diags: list[Diagnostic] = []
     near: list[tuple[int, float]] = []
+    voice = None
     have_tokens = live.ready
     if row is not None:
         diags = live.diagnostics_for(row, index, rows)
@@ -100,6 +103,7 @@ def panel_view(live: LiveLint, row: Row | None, index: int, rows: Sequence[Row],
             pick = answers[answer] if answer is not None and answer < len(answers) else answers[0]
             words = word_count(pick)
             tokens = live.linter.counter.count_text(pick) if have_tokens else 0
+            voice = live.voice.judge(pick) if live.voice is not None else None
         near = live.near_duplicates(row) if live.ready else []
     return PanelView(
         diagnostics=diags,
@@ -113,4 +117,5 @@ def panel_view(live: LiveLint, row: Row | None, index: int, rows: Sequence[Row],
         dataset_diagnostics=list(live.file_diags),
         checked=row is None or live.ready or row.uid in live.record_diags,
         file_checked=live.ready,
+        voice=voice,
     )

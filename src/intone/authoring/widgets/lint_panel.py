@@ -36,6 +36,7 @@ class LintPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="diagnostics")
         yield Static("", id="lengths")
+        yield Static("", id="voice")
         yield Static("", id="near")
         yield Button("Jump to it", id="jump", compact=True, tooltip="Open the similar example")
         yield Static("", id="dataset")
@@ -55,6 +56,7 @@ class LintPanel(VerticalScroll):
         """`near_labels`: (uid, 1-based position, similarity) of similar examples."""
         self._set("#diagnostics", self._diagnostics(view))
         self._set("#lengths", self._lengths(view))
+        self._set("#voice", self._voice(view)).display = view.voice is not None
         jump = self.query_one("#jump", Button)
         heading = Content.styled("Near-duplicates\n", "bold")
         if not view.near_available:
@@ -107,6 +109,34 @@ class LintPanel(VerticalScroll):
             parts.append(
                 Content.styled("whole-file checks (duplicates, lengths, voice) still running…", "dim")
             )
+        return lines(parts)
+
+    @staticmethod
+    def _voice(view: PanelView) -> Content:
+        """This answer's distance from the dataset's voice (style-drift's score) and its opener."""
+        v = view.voice
+        parts = [Content(), Content.styled("Voice", "bold")]
+        if v is None:
+            return lines(parts)
+        if v.distance is None:
+            parts.append(Content.styled("too little prose to judge its voice", "dim"))
+        elif v.flag is not None:
+            if v.drifts:
+                verdict, style = "▲ style-drift: another voice", "yellow"
+            elif v.far:
+                verdict, style = "further than 9 in 10 of its answers", "cyan"
+            else:
+                verdict, style = "in voice", "green"
+            parts.append(Content.assemble("distance from the dataset's voice: ", (f"{v.distance:.1f}", "bold"),
+                                          " ", (verdict, style)))
+            parts.append(Content(f"  its answers: median {v.median:.1f}, p90 {v.flag:.1f}"))
+        if v.opener is not None:
+            share = v.opener_count / v.opener_total if v.opener_total else 0.0
+            parts.append(Content.assemble(
+                ("▲ repeated-opener", "yellow"),
+                plain(f" opens with '{v.opener}', like {v.opener_count} of {v.opener_total} answers "
+                      f"({share:.0%}, flag > {v.opener_share:.0%})"),
+            ))
         return lines(parts)
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import DatasetRule, Option
@@ -17,6 +18,18 @@ if TYPE_CHECKING:
     from intone.lint.profile import DatasetProfile
 
 
+@dataclass
+class EdgeCounts:
+    positions: list[int]
+    """Answer positions of the distinct answers counted."""
+    edges: list[tuple[str, ...]]
+    """Their first (or last) words."""
+    total: int
+    over: dict[tuple[str, ...], int]
+    """Each reported phrase: how many answers it opens (or closes), not counting mirrored ones."""
+    mirrored: Counter[tuple[str, ...]]
+
+
 class _RepeatedEdge(DatasetRule):
     """Shared by repeated-opener and repeated-closer."""
 
@@ -27,9 +40,10 @@ class _RepeatedEdge(DatasetRule):
         Option("min-answers", 20, "Fewest answers needed to judge.", low=2),
     )
 
-    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+    def over_used(self, profile: DatasetProfile) -> EdgeCounts | None:
+        """The phrases this rule reports (longest first where they cover the same answers), with
+        the counts it reports them with; None when there are too few answers to judge."""
         sampled, all_edges = profile.edges()
-        answers = profile.answers()
         original = profile.answer_original()
         # Distinct answers only: an answer pasted 20 times is one habit, not 20.
         keep = [k for k, p in enumerate(sampled) if original[p] == p and all_edges[k][self.end]]
@@ -37,10 +51,7 @@ class _RepeatedEdge(DatasetRule):
         edges = [all_edges[k][self.end] for k in keep]
         total = len(edges)
         if total < self.opt["min-answers"]:
-            return
-        copies = len(answers) - len(profile.distinct_answers())
-        sample = f" (sample of {len(sampled)})" if len(sampled) != len(answers) else ""
-        distinct = " distinct" if copies else ""
+            return None
         prompts = self._prompt_openings(profile, positions) if self.end == 0 else None
         counts: Counter[tuple[str, ...]] = Counter()
         mirrored: Counter[tuple[str, ...]] = Counter()
@@ -57,13 +68,35 @@ class _RepeatedEdge(DatasetRule):
         # rewrite of the prompt, not a habit of the voice: only the other answers count.
         over = {g: c - mirrored[g] for g, c in counts.items() if c - mirrored[g] > limit}
         # Report the longest phrases only: "hmm let me" hides "hmm" when they cover the same answers.
-        reported = []
+        reported: list[tuple[str, ...]] = []
         for gram in sorted(over, key=lambda g: (-len(g), -over[g])):
             if any(
                 _contains(longer, gram, self.end) and over[longer] >= 0.8 * over[gram] for longer in reported
             ):
                 continue
             reported.append(gram)
+        return EdgeCounts(positions, edges, total, {g: over[g] for g in reported}, mirrored)
+
+    def matches(self, counts: EdgeCounts, answer: str) -> tuple[str, ...] | None:
+        """The reported phrase that `answer` opens (or closes) with, as the rule counts words."""
+        from intone.lint.text import edge_words
+
+        words = edge_words(answer)[self.end]
+        for gram in sorted(counts.over, key=lambda g: -len(g)):
+            if (words[: len(gram)] if self.end == 0 else words[-len(gram):]) == gram:
+                return gram
+        return None
+
+    def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
+        found = self.over_used(profile)
+        if found is None:
+            return
+        answers = profile.answers()
+        positions, edges, total, over, mirrored = found.positions, found.edges, found.total, found.over, found.mirrored
+        copies = len(answers) - len(profile.distinct_answers())
+        sample = f" (sample of {len(profile.edges()[0])})" if len(profile.edges()[0]) != len(answers) else ""
+        distinct = " distinct" if copies else ""
+        reported = list(over)
         verb = "opens" if self.end == 0 else "closes"
         for gram in sorted(reported, key=lambda g: -over[g]):
             hits = [k for k, e in enumerate(edges) if (e[: len(gram)] if self.end == 0 else e[-len(gram) :]) == gram]

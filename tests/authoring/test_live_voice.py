@@ -6,8 +6,8 @@ import json
 import random
 from pathlib import Path
 
-from intone.authoring.model import Dataset, set_content
 from intone.authoring.live import LiveLint
+from intone.authoring.model import Dataset, set_content
 from intone.lint.engine import Linter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_voice_distance_follows_the_answer_being_typed():
 
 def test_repeated_opener_shows_on_the_answer_that_opens_with_it(tmp_path):
     rng = random.Random(0)
-    words = "kettle towpath barge heron lantern biscuit rain canal moorhen lock rope willow".split()
+    words = ["kettle", "towpath", "barge", "heron", "lantern", "biscuit", "rain", "canal", "moorhen", "lock", "rope", "willow"]
     records = []
     for i in range(40):
         body = " ".join(rng.choice(words) for _ in range(12)) + "."

@@ -35,9 +35,9 @@ from intone.train.sample import GenerationOptions, Reply
 CHUNK = 48
 """Replies generated together (one setting). Measured with intone's decoder on the 270M model on
 this 2-core CPU (fp32, one decoding step): 8 rows 185 ms (43 new tokens/s), 16 rows 280 ms (57),
-32 rows 475 ms (67). Replies that stop leave the batch, so a step costs about 60 ms plus 12 ms a
-live reply: a batch waits for its longest reply at the 60 ms rate, and fewer, bigger batches wait
-less in all (15 prompts x 3 samples at 15 rows a batch: 440 s; one batch of 45: see bench)."""
+32 rows 475 ms (67). Replies that stop leave the batch, so a step costs about 70 ms plus 12 ms a
+live reply: a batch waits for its longest reply at the 70 ms rate, and fewer, bigger batches wait
+less in all (bench/probe_speed.py, 180 replies: 469 s in batches of 15, 362 s in batches of 45)."""
 SETTING_KEYS = ("temperature", "top_p", "top_k", "repetition_penalty", "min_new_tokens", "max_new_tokens")
 GRID_KEYS: dict[str, type] = {
     "temperature": float, "top_p": float, "top_k": int, "repetition_penalty": float,

@@ -11,7 +11,7 @@ seeds 0-2:
 Prints each figure (and the base model's, for comparison) and exits 1 on a miss.
 
     python bench/voice_check.py                  # trains with all defaults first (~15 min on 2 cores)
-    python bench/voice_check.py --run RUN_DIR    # checks an existing run
+    python bench/voice_check.py --run RUN_DIR    # checks an existing run (--exact: fp32 decoding only)
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main() -> int:
         ARGS.run = ROOT / "bench" / "out" / "voice-run"
         train_default(ARGS.data, ARGS.eval, ARGS.run)
     started = time.perf_counter()
-    loaded = load_for_generation(ARGS.run, None, "cpu")
+    loaded = load_for_generation(ARGS.run, None, "cpu", int8=not ARGS.exact)
     print(f"loaded {ARGS.run} in {time.perf_counter() - started:.1f} s")
 
     records, _ = read_conversations(ARGS.data)
@@ -142,5 +142,6 @@ if __name__ == "__main__":
     parser.add_argument("--eval", type=Path, default=ROOT / "data" / "eval.jsonl")
     parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--exact", action="store_true", help="decode in fp32 only (intone sample --exact)")
     ARGS = parser.parse_args()
     sys.exit(main())

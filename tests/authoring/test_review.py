@@ -301,7 +301,7 @@ async def test_keys_hidden_where_they_do_nothing(dataset: Path, probe: Path) -> 
         ids = lambda: {b.binding.id for b in screen.active_bindings.values()}
         assert {"rate-1", "adopt", "in-voice", "blind-ab"} <= ids() and "pick-a" not in ids()
         await pilot.press("m")
-        assert "pick-a" in ids() and "rate-1" not in ids() and "adopt" not in ids()
+        assert "pick-a" in ids() and "rate-1" not in ids() and "adopt" in ids()  # adopts the pick
         assert "single-replies" in ids() and "blind-ab" not in ids()
         await pilot.press("1")  # rating keys do nothing in A/B
         assert not screen.review.ratings
@@ -309,6 +309,52 @@ async def test_keys_hidden_where_they_do_nothing(dataset: Path, probe: Path) -> 
         await pilot.pause()
         editor_ids = {b.binding.id for b in app.screen.active_bindings.values()}
         assert "show-review" in editor_ids
+
+
+@pytest.mark.asyncio
+async def test_blind_ab_adopts_the_picked_reply_without_naming_it(dataset: Path, probe: Path) -> None:
+    app = review_app(dataset, probe)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        review = screen.review
+        await pilot.press("m")
+        pair = review.current_pair
+        await pilot.press("e")  # nothing picked yet: nothing adopted
+        await pilot.pause()
+        assert app.screen is screen and "pick A or B first" in screen.note
+        await pilot.press("b", "p")  # pick B, which moves on; p comes back to it
+        assert review.current_pair == pair
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, EditorScreen) and editor.dataset.dirty
+        added = editor.dataset.rows[editor.current].data
+        assert added["messages"][-1]["content"] == pair.right.reply and added["tags"] == ["from-probe"]
+        status = str(editor.query_one("#status").render())
+        assert "adopted the picked reply" in status
+        for label in ("tuned", "base", pair.right.id):
+            assert label not in status  # the status line does not say which model it was
+
+
+@pytest.mark.asyncio
+async def test_the_palette_offers_the_review_actions_that_apply(dataset: Path, probe: Path) -> None:
+    from intone.authoring.palette import IntoneCommands
+
+    app = review_app(dataset, probe)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        names = lambda: [name for name, _run, _help in IntoneCommands(screen)._actions()]
+        assert {"Rate 4/5", "Mark off voice", "Adopt reply", "Blind A/B"} <= set(names())
+        assert "Pick A" not in names() and "Duplicate example" not in names()
+        await pilot.press("ctrl+p", *"Rate 4/5")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.review.rating_of(screen.review.current).rating == 4
+        await pilot.press("m")
+        assert "Pick A" in names() and "Rate 4/5" not in names()
 
 
 @pytest.mark.asyncio

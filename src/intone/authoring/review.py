@@ -322,6 +322,18 @@ class Review:
     def flags(self, reply: ProbeReply) -> list[Flag]:
         return flags(reply, self.thresholds)
 
+    def adoptable(self) -> ProbeReply | None:
+        """The reply `adopt` takes: the current one, or in blind A/B the one picked for the current
+        pair (None before a pick, or for a tie)."""
+        if self.mode != "ab":
+            return self.current
+        pair = self.current_pair
+        side = self.picked_side(pair) if pair is not None else None
+        return {"left": pair.left, "right": pair.right}.get(side) if pair is not None and side else None
+
     def adopt(self) -> dict[str, Any]:
-        """The current reply as a new example (see `adopted_record`)."""
-        return adopted_record(self.current)
+        """The reply `adoptable` names as a new example (see `adopted_record`)."""
+        reply = self.adoptable()
+        if reply is None:
+            raise ValueError("pick A or B first: the reply adopted in blind A/B is the one picked")
+        return adopted_record(reply)

@@ -34,7 +34,7 @@ MOVE = Binding.Group("Next/Prev", compact=True)
 PICK = Binding.Group("Pick A/B/tie", compact=True)
 SEPARATOR = "  │  "
 
-REPLIES_ONLY = frozenset({"rate", "mark", "clear", "adopt", "toggle_order"})
+REPLIES_ONLY = frozenset({"rate", "mark", "clear", "toggle_order"})
 AB_ONLY = frozenset({"pick"})
 
 
@@ -84,7 +84,8 @@ class ReviewScreen(Screen):
             "adopt",
             "Adopt",
             id="adopt",
-            tooltip="Open this reply as a new example in the editor (tagged from-probe), to edit and save",
+            tooltip="Open this reply (in blind A/B: the one picked) as a new example in the editor, tagged "
+            "from-probe, to edit and save",
         ),
         Binding(
             "m",
@@ -295,13 +296,19 @@ class ReviewScreen(Screen):
         if editor.reading:
             self.notify("The dataset is still being read; adopt again in a moment", markup=False)
             return
-        reply = self.review.current
+        reply = self.review.adoptable()
+        if reply is None:
+            self.note = "pick A or B first: blind A/B adopts the reply you picked (p: back to a pair just picked)"
+            self.show()
+            return
         record = self.review.adopt()
+        blind = self.review.mode == "ab"
         self.app.pop_screen()
+        what = "the picked reply" if blind else reply.id
         editor.add_example(
             record,
             "adopt probe reply",
-            note=f"adopted {reply.id}: edit it, then ctrl+s saves (f2: back to review)",
+            note=f"adopted {what}: edit it, then ctrl+s saves (f2: back to review)",
         )
 
     def action_help(self) -> None:

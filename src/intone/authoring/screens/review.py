@@ -298,7 +298,7 @@ class ReviewScreen(Screen):
             return
         reply = self.review.adoptable()
         if reply is None:
-            self.note = "pick A or B first: blind A/B adopts the reply you picked (p: back to a pair just picked)"
+            self.note = "pick A or B first: blind A/B adopts the reply you picked (p: back to the last pair)"
             self.show()
             return
         record = self.review.adopt()

@@ -28,6 +28,19 @@ replies, never a prompt. Measured here: the int8 kernel is compute-bound (the he
 one row, 93 ms for 8) while fp32 is bound by memory (74 ms for 1 to 8 rows)."""
 
 
+SMALL_ROWS = 64
+"""Up to this many rows, a product is computed as `(W @ x.T).T`: the same product, laid out so the
+CPU BLAS streams the weight once (measured on this project's 2-core CPU: the 262k-row Gemma head
+takes 68 ms for 8 rows instead of 268 ms; the decoder's projections 0.3-0.6 ms instead of 0.4-1.1)."""
+
+
+def matmul_rows(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x (rows, in) @ weight.T, the fastest way round for the number of rows."""
+    if x.shape[0] <= SMALL_ROWS:
+        return (weight @ x.t()).t()
+    return F.linear(x, weight)
+
+
 def _int8_mm(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16), q, scale).float()
 
@@ -77,10 +90,7 @@ class Linear:
         if int8 and self.q is not None and x.shape[0] <= INT8_MAX_ROWS:
             out = _int8_mm(x, self.q, self.scale)
             return out if len(self.sizes) == 1 else out.split(self.sizes, dim=-1)
-        if x.shape[0] <= 64:  # the BLAS streams the weight once this way (see sample.small_batch_linears)
-            outs = [(w @ x.t()).t() for w in self.weights]
-        else:
-            outs = [F.linear(x, w) for w in self.weights]
+        outs = [matmul_rows(x, w) for w in self.weights]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 

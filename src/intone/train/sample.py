@@ -189,15 +189,13 @@ class TopKTopPSampler:
         return out.scatter_(1, index.gather(1, choice), 0.0)
 
 
-def small_batch_linears(model, max_rows: int = 64) -> int:
-    """Compute Linear layers as `(W @ x.T).T` when few rows come in (decoding, one token per reply).
-
-    The same product, laid out so the CPU BLAS streams the weight once: measured on this
-    project's 2-core CPU, the 262k-row Gemma head takes 68 ms for 8 rows instead of 268 ms, and
-    the decoder's projections 0.3-0.6 ms instead of 0.4-1.1 ms. Returns how many layers it set.
-    """
+def small_batch_linears(model) -> int:
+    """Make the Linear layers of `model` (transformers' generate() path) compute few rows the way
+    intone's decoder does (`decode.matmul_rows`). Returns how many layers it set."""
     import torch
     import torch.nn.functional as F
+
+    from intone.train.decode import matmul_rows
 
     count = 0
     for module in model.modules():
@@ -205,10 +203,9 @@ def small_batch_linears(model, max_rows: int = 64) -> int:
             continue
 
         def forward(x, layer=module):
-            rows = x.numel() // x.shape[-1]
-            if rows > max_rows or x.dtype != layer.weight.dtype:
+            if x.dtype != layer.weight.dtype:
                 return F.linear(x, layer.weight, layer.bias)
-            out = (layer.weight @ x.reshape(rows, x.shape[-1]).t()).t()
+            out = matmul_rows(x.reshape(-1, x.shape[-1]), layer.weight)
             if layer.bias is not None:
                 out = out + layer.bias
             return out.reshape(*x.shape[:-1], layer.weight.shape[0])

@@ -158,3 +158,23 @@ def test_a_merge_in_place_is_seen_by_the_fp32_path(model):
 def model_with(weight, data, model):
     weight.data = data
     return model
+
+
+def test_models_it_does_not_run_keep_transformers_generate(model):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from intone.train.decode import supports
+
+    assert supports(model)
+    dynamic = Gemma3TextConfig(
+        vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16,
+        rope_parameters={"full_attention": {"rope_type": "dynamic", "rope_theta": 1e6, "factor": 2.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}},
+    )
+    assert not supports(Gemma3ForCausalLM(dynamic))  # its frequencies change with the length
+    half = Gemma3ForCausalLM(Gemma3TextConfig(
+        vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16,
+    )).to(torch.bfloat16)
+    assert not supports(half)

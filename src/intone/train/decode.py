@@ -45,11 +45,20 @@ def _int8_mm(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Ten
     return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16), q, scale).float()
 
 
+def _static_rope(cfg) -> bool:
+    """Rotary frequencies fixed at load (default or linear scaling), which this decoder reads once."""
+    params = getattr(cfg, "rope_parameters", None) or {}
+    per_type = all(isinstance(v, dict) or v is None for v in params.values())
+    entries = list(params.values()) if per_type else [params]
+    return all((e or {}).get("rope_type", "default") in ("default", "linear") for e in entries)
+
+
 def supports(model) -> bool:
     """Whether `model` (a transformers model, not a PEFT wrapper) is one this decoder runs."""
     cfg = getattr(model, "config", None)
     return (
         type(model).__name__ == "Gemma3ForCausalLM"
+        and _static_rope(cfg)
         and getattr(cfg, "model_type", "") == "gemma3_text"
         and not getattr(cfg, "use_bidirectional_attention", False)
         and getattr(cfg, "attn_logit_softcapping", None) is None

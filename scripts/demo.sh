@@ -19,13 +19,13 @@ $BIN/intone stats data/persona.jsonl --html $RUN/stats.html
 
 # A short run: the default is 3 epochs (117 steps, ~23 min on 2 cores); the demo takes DEMO_STEPS
 # steps, enough for the tuned model to learn to end its turn, in under 6 minutes.
-STEPS=${DEMO_STEPS:-25}
+STEPS=${DEMO_STEPS:-22}
 step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps $STEPS --out $RUN/adapter-run
 rm -rf "$RUN/adapter-run"
 $BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS" --out "$RUN/adapter-run"
 
-step intone sample $RUN/adapter-run --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
-$BIN/intone sample "$RUN/adapter-run" --base --max-new-tokens 150 --prompt "Evening, Wren. What's brewing tonight?"
+step intone sample $RUN/adapter-run --base --max-new-tokens 100 --prompt "Evening, Wren. What's brewing tonight?"
+$BIN/intone sample "$RUN/adapter-run" --base --max-new-tokens 100 --prompt "Evening, Wren. What's brewing tonight?"
 
 # A short probe: 4 prompts (data/probe.jsonl, some with `expect` checks), one reply each,
 # measured against the training voice; --samples 3 and a --grid make the full sweep.

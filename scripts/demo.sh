@@ -19,7 +19,7 @@ $BIN/intone stats data/persona.jsonl --html $RUN/stats.html
 
 # A short run: the default is 3 epochs (117 steps, ~23 min on 2 cores); the demo takes DEMO_STEPS
 # steps, enough for the tuned model to learn to end its turn, in under 6 minutes.
-STEPS=${DEMO_STEPS:-22}
+STEPS=${DEMO_STEPS:-25}
 step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps $STEPS --out $RUN/adapter-run
 rm -rf "$RUN/adapter-run"
 $BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS" --out "$RUN/adapter-run"

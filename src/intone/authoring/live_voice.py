@@ -43,21 +43,8 @@ class VoiceContext:
             return None
         return cls(voice if voice is not None and voice.ready else None, opener, openers, drift)
 
-    def drifts(self, answer: str) -> bool:
-        """style-drift's own test on this answer: enough words of prose, at least `min-features`
-        families past `min-z`, and the three strongest adding up to `min-score`."""
-        from intone.lint.style import answer_style
-
-        rule = self.drift_rule
-        style = answer_style(answer)
-        if self.voice is None or style.words < rule.opt["min-words"]:
-            return False
-        self.voice.function_words.fill([style])
-        score, deviating = rule._score(self.voice.scale.z(style))
-        return len(deviating) >= rule.opt["min-features"] and score >= rule.opt["min-score"]
-
     def judge(self, answer: str) -> VoiceView:
-        distance = self.voice.distance(answer) if self.voice is not None else None
+        distance, drifts = (None, False) if self.voice is None else self.voice.judge(answer, self.drift_rule)
         phrase, count, total = None, 0, 0
         if self.openers is not None and self.openers.over:
             gram = self.opener_rule.matches(self.openers, answer)
@@ -69,7 +56,7 @@ class VoiceContext:
             self.voice.flag if self.voice is not None else None,
             phrase, count, total,
             float(self.opener_rule.opt["max-share"]) if self.opener_rule is not None else 0.0,
-            distance is not None and self.drifts(answer),
+            drifts,
         )
 
 

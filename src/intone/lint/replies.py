@@ -170,15 +170,24 @@ class TrainingVoice:
 
     def distance(self, text: str) -> float | None:
         """The reply's style-drift score against the training voice (None: too little prose)."""
+        return self.judge(text)[0]
+
+    def judge(self, text: str, rule=None) -> tuple[float | None, bool]:
+        """(`distance`, whether style-drift would report this text: `rule` as configured, else
+        its defaults: `min-words` of prose, `min-features` families past `min-z`, `min-score`)."""
         from intone.lint.style import answer_style
 
         if not self.ready:
-            return None
+            return None, False
         style = answer_style(text)
         if style.words < VOICE_MIN_WORDS:
-            return None
+            return None, False
+        rule = rule or self.rule
         self.function_words.fill([style])
-        return round(self._score(style), 3)
+        score, deviating = rule._score(self.scale.z(style))
+        drifts = (style.words >= rule.opt["min-words"] and len(deviating) >= rule.opt["min-features"]
+                  and score >= rule.opt["min-score"])
+        return round(score, 3), drifts
 
     def training_quantile(self, q: float) -> float | None:
         """A quantile of the training answers' own distances from their voice: where "in voice" is."""

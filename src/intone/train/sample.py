@@ -180,13 +180,19 @@ class TopKTopPSampler:
             probs = probs.masked_fill(before >= self.opts.top_p, 0.0)
         return index, probs
 
-    def __call__(self, input_ids, scores):
+    def draw(self, scores):
+        """One token id per row of `scores`, drawn from `distribution`: (rows, 1)."""
         import torch
 
         index, probs = self.distribution(scores)
         choice = torch.multinomial(probs.cpu(), 1, generator=self.generator).to(index.device)
+        return index.gather(1, choice)
+
+    def __call__(self, input_ids, scores):
+        import torch
+
         out = torch.full_like(scores, float("-inf"))
-        return out.scatter_(1, index.gather(1, choice), 0.0)
+        return out.scatter_(1, self.draw(scores), 0.0)
 
 
 def small_batch_linears(model) -> int:
@@ -316,10 +322,7 @@ def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOpti
     sampler = TopKTopPSampler(opts) if opts.temperature > 0 else None
 
     def choose(scores):
-        if sampler is None:
-            return scores.argmax(dim=-1)
-        index, probs = sampler.distribution(scores)
-        return index.gather(1, torch.multinomial(probs, 1, generator=sampler.generator))
+        return scores.argmax(dim=-1) if sampler is None else sampler.draw(scores)
 
     on_token = None
     if on_text is not None:

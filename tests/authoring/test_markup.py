@@ -28,7 +28,7 @@ from intone.authoring.widgets.lint_panel import LintPanel
 from intone.authoring.widgets.plain import shown
 from intone.authoring.widgets.status_bar import StatusBar, status_text
 from intone.lint.diagnostic import Diagnostic
-from intone.schemas.jsonl import ReadProblem
+from intone.schemas.problems import ReadProblem
 
 PIECES = st.sampled_from(
     [

@@ -119,7 +119,7 @@ def test_every_rule_is_documented() -> None:
 
 def test_every_reader_problem_has_exactly_one_rule() -> None:
     from intone.lint.registry import LineRule
-    from intone.schemas.jsonl import Problem
+    from intone.schemas.problems import Problem
 
     line_rules = [r for r in RULES if issubclass(r, LineRule)]
     assert sorted(r.problem for r in line_rules) == sorted(Problem)

@@ -31,7 +31,6 @@ from intone.lint.profile import word_count
 from intone.schemas.jsonl import (
     BOM,
     Line,
-    ReadProblem,
     dump_record,
     line_bytes,
     read_jsonl_bytes,
@@ -39,6 +38,7 @@ from intone.schemas.jsonl import (
     validate_line,
     write_jsonl_atomic,
 )
+from intone.schemas.problems import ReadProblem
 from intone.schemas.shape import plainly_valid
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from intone.schemas.jsonl import BOM, Line, Problem, dump_record
+from intone.schemas.jsonl import BOM, Line, dump_record
+from intone.schemas.problems import Problem
 
 _UNREADABLE = frozenset({Problem.INVALID_JSON, Problem.INVALID_UTF8})
 

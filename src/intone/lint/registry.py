@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from intone.lint.diagnostic import Diagnostic, Severity
-from intone.schemas.jsonl import Problem
+from intone.schemas.problems import Problem
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.edit import LineEdit
     from intone.lint.profile import DatasetProfile
-    from intone.schemas.jsonl import Line, ReadProblem
+    from intone.schemas.jsonl import Line
+    from intone.schemas.problems import ReadProblem
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -131,7 +132,7 @@ class Rule:
 
 
 class LineRule(Rule):
-    """Reports one kind of problem the JSONL reader finds (`problem`, a `schemas.jsonl.Problem`)."""
+    """Reports one kind of problem the JSONL reader finds (`problem`, a `schemas.problems.Problem`)."""
 
     problem: ClassVar[Problem]
 

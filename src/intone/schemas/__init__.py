@@ -8,7 +8,6 @@ from typing import Any
 
 from intone.schemas.jsonl import (
     Line,
-    ReadProblem,
     dump_record,
     line_bytes,
     read_jsonl,
@@ -17,6 +16,7 @@ from intone.schemas.jsonl import (
     validate_line,
     write_jsonl_atomic,
 )
+from intone.schemas.problems import ReadProblem
 
 
 def __getattr__(name: str) -> Any:

@@ -16,47 +16,18 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from intone.schemas.locate import locate_field
-from intone.schemas.shape import KNOWN_MESSAGE_KEYS, render_loc
+from intone.schemas.problems import Problem, ReadProblem, json_type, schema_problems
+from intone.schemas.shape import KNOWN_MESSAGE_KEYS
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-
     from intone.schemas.record import Conversation
 
 BOM = b"\xef\xbb\xbf"
-
-
-class Problem(StrEnum):
-    """What the reader can find wrong with a line. Each member is reported by exactly one lint
-    rule (its `problem`), which the registry checks; the value is that rule's name."""
-
-    INVALID_JSON = "invalid-json"
-    INVALID_UTF8 = "invalid-utf8"
-    NOT_AN_OBJECT = "not-an-object"
-    BLANK_LINE = "blank-line"
-    BYTE_ORDER_MARK = "byte-order-mark"
-    CRLF_LINE_ENDING = "crlf-line-ending"
-    SCHEMA_ERROR = "schema-error"
-    UNKNOWN_ROLE = "unknown-role"
-
-
-@dataclass(slots=True)
-class ReadProblem:
-    """Something wrong with one line; `name` is the kind, reported by the rule of that problem."""
-
-    name: Problem
-    message: str
-    column: int | None = None
-    field: str | None = None
-    shape: str | None = None
-    """For a record in another shape that `intone convert` reads (e.g. "question-answer")."""
 
 
 @dataclass(slots=True)
@@ -148,7 +119,7 @@ def _parse_into(line: Line) -> None:
         line.problems.append(
             ReadProblem(
                 Problem.NOT_AN_OBJECT,
-                f"line is a JSON {_json_type(data)}, not an object with a `messages` list",
+                f"line is a JSON {json_type(data)}, not an object with a `messages` list",
                 1,
             )
         )
@@ -182,7 +153,7 @@ def validate_line(line: Line) -> None:
     try:
         line.record = adapter.validate_python(line.data)
     except validation_error as exc:
-        problems = _schema_problems(exc, line.raw)  # type: ignore[arg-type]
+        problems = schema_problems(exc, line.raw)  # type: ignore[arg-type]
         if "messages" not in line.data:
             from intone.schemas.convert import shape_hint
 
@@ -282,78 +253,6 @@ def _lone_surrogate(value: Any) -> str | None:
     return None
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
-
-
-_TYPE_WORDS = {
-    "string_type": "a string",
-    "list_type": "a list",
-    "model_type": "an object",
-    "dict_type": "an object",
-    "int_type": "an integer",
-}
-
-
-def _schema_problems(exc: ValidationError, raw: bytes) -> list[ReadProblem]:
-    problems: list[ReadProblem] = []
-    seen: set[str] = set()
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.endswith("]")))
-        # Union members (id: str | int) add their own loc segment; keep the field path only.
-        loc = tuple(p for p in loc if p not in ("str", "int", "list[str]", "Message", "function-after"))
-        path = render_loc(loc) or "record"
-        if path in seen:
-            continue
-        seen.add(path)
-        kind = err["type"]
-        got = err.get("input")
-        column = locate_field(raw, loc)
-        if kind == "literal_error" and loc and loc[-1] == "role":
-            problems.append(
-                ReadProblem(
-                    Problem.UNKNOWN_ROLE,
-                    f"{path}: unknown role {got!r}; use one of system, user, assistant",
-                    field=path,
-                    column=column,
-                )
-            )
-        elif kind == "missing":
-            problems.append(
-                ReadProblem(Problem.SCHEMA_ERROR, f"{path}: required field is missing", field=path, column=column)
-            )
-        elif kind in _TYPE_WORDS or kind.endswith("_type") or kind == "int_from_float":
-            want = _TYPE_WORDS.get(kind, kind.removesuffix("_type"))
-            problems.append(
-                ReadProblem(
-                    Problem.SCHEMA_ERROR,
-                    f"{path}: expected {want}, got {_json_type(got)} {_short(got)}",
-                    field=path,
-                    column=column,
-                )
-            )
-        else:
-            problems.append(ReadProblem(Problem.SCHEMA_ERROR, f"{path}: {err['msg']}", field=path, column=column))
-    return problems
-
-
-def _short(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (RecursionError, ValueError):  # nested deeper than json can encode
-        return f"(nested {_json_type(value)})"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 # ----------------------------------------------------------------------------- writing
 
 
@@ -442,8 +341,6 @@ __all__ = [
     "BOM",
     "KNOWN_MESSAGE_KEYS",
     "Line",
-    "Problem",
-    "ReadProblem",
     "dump_record",
     "line_bytes",
     "read_jsonl",

@@ -9,15 +9,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from intone.lint.registry import LineRule, RecordRule, Rule
-from intone.schemas.jsonl import Problem
 from intone.schemas.locate import locate_field
+from intone.schemas.problems import Problem
 from intone.schemas.shape import KNOWN_MESSAGE_KEYS, KNOWN_RECORD_KEYS
 
 if TYPE_CHECKING:
     from intone.lint.context import LintContext
     from intone.lint.diagnostic import Diagnostic
     from intone.lint.edit import LineEdit
-    from intone.schemas.jsonl import Line, ReadProblem
+    from intone.schemas.jsonl import Line
+    from intone.schemas.problems import ReadProblem
 
 
 class InvalidJson(LineRule):

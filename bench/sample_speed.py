@@ -4,13 +4,15 @@ Each reply is made to generate exactly --tokens new tokens (min-new-tokens = max
 temperature 0.7, top-p 0.95, top-k 64, so the figures do not depend on where a reply stops.
 Three ways, alternated over --rounds rounds (the median is printed), all with the adapter merged:
 
-  intone        intone's decoder (train/decode.py); one or two rows use int8 weight copies
+  intone        intone's decoder (train/decode.py); up to 8 rows use int8 layers and the
+                4-bit-screened head (train/products.py)
   intone-fp32   the same decoder with fp32 weights only (`--exact` on sample and chat)
   transformers  transformers' generate() on the same merged model (the path for other models)
 
 With --unmerged, also PEFT's LoRA branches running on every token (transformers' generate()).
-Then the distance of the int8 weights from fp32: on each eval prompt, teacher-forced on fp32's
-greedy reply, the mean KL(fp32 || int8) per token and how often the two pick the same top token.
+Then the distance of the quantized weights (int8 layers, screened head) from fp32: on each eval
+prompt, teacher-forced on fp32's greedy reply, the mean KL(fp32 || quantized) per token and how
+often the two pick the same top token.
 
 Bars: one reply >= 25 new tokens/s; a batch of 8 >= 80 new tokens/s in aggregate, for intone.
 Exit 1 on a miss.
@@ -52,7 +54,7 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
     """Mean KL(fp32 || int8) per token and top-1 agreement, teacher-forced on fp32's greedy replies."""
     import torch
 
-    from intone.train import decode
+    from intone.train import products
     from intone.train.decode import Cache
     from intone.train.sample import GenerationOptions, generate_batch
     from intone.train.template import prompt_ids
@@ -67,9 +69,10 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
         present = torch.ones_like(x, dtype=torch.bool)
         decoder.quantized = False
         exact = decoder.forward(x, pos, Cache(decoder, 1, len(ids), present), last_only=False)[0]
-        decoder.quantized, limit, decode.INT8_MAX_ROWS = True, decode.INT8_MAX_ROWS, len(ids)  # every row int8
+        limits = products.INT8_MAX_ROWS, products.SCREEN_MAX_ROWS
+        decoder.quantized, products.INT8_MAX_ROWS, products.SCREEN_MAX_ROWS = True, len(ids), len(ids)  # all rows
         approx = decoder.forward(x, pos, Cache(decoder, 1, len(ids), present), last_only=False, int8=True)[0]
-        decode.INT8_MAX_ROWS = limit
+        products.INT8_MAX_ROWS, products.SCREEN_MAX_ROWS = limits
         p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
         kls.extend((p.exp() * (p - q)).sum(-1).tolist())
         same.extend((exact.argmax(-1) == approx.argmax(-1)).tolist())
@@ -95,7 +98,7 @@ def main() -> int:
         del loaded
     started = time.perf_counter()
     loaded = load_for_generation(args.run, None, "cpu")
-    print(f"loaded (merged, int8 copies taken) in {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"loaded (merged, quantized copies taken) in {time.perf_counter() - started:.1f} s", flush=True)
     decoder = loaded.decoder
     decoder.has_int8 = decoder.quantized
     generate_batch(loaded, prompts[:1], GenerationOptions(max_new_tokens=4, min_new_tokens=4))  # warm-up
@@ -112,7 +115,7 @@ def main() -> int:
         print(f"{name:<14}" + "".join(f"{statistics.median(rates[name, size]):>9.1f}" for size in BARS))
     if decoder.has_int8:
         kl, top1 = distance(loaded, decoder, prompts)
-        print(f"int8 vs fp32, teacher-forced on {len(prompts)} greedy replies: mean KL {kl:.4f} nats/token, "
+        print(f"quantized vs fp32, teacher-forced on {len(prompts)} greedy replies: mean KL {kl:.4f} nats/token, "
               f"same top token {top1:.1%}")
     got = {size: statistics.median(rates["intone", size]) for size in BARS}
     ok = all(got[size] >= bar for size, bar in BARS.items())

@@ -103,37 +103,67 @@ def test_rows_that_finish_leave_the_batch_without_changing_the_others(model):
     assert not together[0].stopped and len(alone[0]) == 8
 
 
-def test_int8_weights_stay_close_to_fp32_and_are_used_for_one_or_two_rows(model, monkeypatch):
-    from intone.train import decode as module
-    from intone.train.decode import Cache, Gemma3Decoder
+def test_quantized_weights_stay_close_to_fp32_and_are_used_for_up_to_eight_rows(model, monkeypatch):
+    from intone.train import products as module
+    from intone.train.decode import Cache, Gemma3Decoder, decode
 
     decoder = Gemma3Decoder(model)
     decoder.quantize()
-    if not decoder.quantized:
-        pytest.skip("torch's int8 weight kernel does not run here")
-    monkeypatch.setattr(module, "INT8_MAX_ROWS", 10**6)  # every product int8, the prompt's too
+    if not decoder.quantized or decoder.screened is None:
+        pytest.skip("torch's int8 / int4 weight kernels do not run here")
+    monkeypatch.setattr(module, "INT8_MAX_ROWS", 10**6)  # every product quantized, the prompt's too
+    monkeypatch.setattr(module, "SCREEN_MAX_ROWS", 10**6)
     ids, present, positions = _batch([list(range(10, 30))])
-    exact = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=False)
-    approx = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), int8=True)
-    assert not torch.equal(exact, approx)  # the int8 path really ran
+    exact = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), last_only=False, int8=False)
+    approx = decoder.forward(ids, positions, Cache(decoder, 1, 32, present), last_only=False, int8=True)
+    assert not torch.equal(exact, approx)  # the quantized path really ran
     p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
-    assert float((p.exp() * (p - q)).sum()) < 0.01
-    calls = []
-    original = module._int8_mm
-    monkeypatch.setattr(module, "_int8_mm", lambda x, q, scale: calls.append(x.shape[0]) or original(x, q, scale))
-    monkeypatch.setattr(module, "INT8_MAX_ROWS", 2)
-    module.decode(decoder, [list(range(5, 25))], max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
-                  choose=lambda s: s.argmax(-1))
-    per_step = 1 + 4 * len(decoder.layers)  # the head, and qkv, o, gate-up, down in each layer
-    assert calls == [1] * (1 + 2 * per_step)  # the prompt's head, then two decoding steps; not the prompt
-    calls.clear()
-    module.decode(decoder, [[5, 6]] * 3, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
-                  choose=lambda s: s.argmax(-1))
-    assert calls == []  # three rows: fp32
-    calls.clear()
-    module.decode(decoder, [[5, 6]] * 3, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
-                  choose=lambda s: s.argmax(-1), int8=False)
-    assert calls == []
+    assert float((p.exp() * (p - q)).sum(-1).mean()) < 0.01
+    assert torch.equal(exact.argmax(-1), approx.argmax(-1))
+    int8_calls, int4_calls = [], []
+    int8_mm, int4_mm = module._int8_mm, module._int4_mm
+    monkeypatch.setattr(module, "_int8_mm", lambda x, *a: int8_calls.append(x.shape[0]) or int8_mm(x, *a))
+    monkeypatch.setattr(module, "_int4_mm", lambda x, *a: int4_calls.append(x.shape[0]) or int4_mm(x, *a))
+    monkeypatch.setattr(module, "INT8_MAX_ROWS", 8)
+    monkeypatch.setattr(module, "SCREEN_MAX_ROWS", 8)
+
+    def run(prompts, **kwargs):
+        int8_calls.clear()
+        int4_calls.clear()
+        decode(decoder, prompts, max_new_tokens=3, min_new_tokens=3, stop_ids=[], pad_id=0,
+                      choose=lambda s: s.argmax(-1), **kwargs)
+        return list(int8_calls), list(int4_calls)
+
+    layers = 4 * len(decoder.layers)  # qkv, o, gate-up, down in each layer
+    # the prompt's 20 rows are fp32; its last position's head and two decoding steps are quantized
+    assert run([list(range(5, 25))]) == ([1] * 2 * layers, [1, 1, 1])
+    # a prompt of 3 x 2 tokens is 6 rows: quantized too, as are its head's 3 rows and two steps of 3
+    assert run([[5, 6]] * 3) == ([6] * layers + [3] * 2 * layers, [3, 3, 3])
+    assert run([[5, 6]] * 9) == ([], [])  # nine rows: fp32
+    assert run([[5, 6]] * 3, int8=False) == ([], [])
+
+
+def test_the_screened_head_is_exact_for_each_rows_best_tokens(model, monkeypatch):
+    from intone.train import products as module
+    from intone.train.products import ScreenedHead
+
+    weight = model.lm_head.weight.detach()  # 300 rows: padded to a multiple of 16 for the kernel
+    head = ScreenedHead(weight)
+    if not head.quantize():
+        pytest.skip("torch's int4 weight kernel does not run here")
+    monkeypatch.setattr(module, "SCREEN", 16)
+    x = torch.randn(3, weight.shape[1])
+    exact = x @ weight.t()
+    got = head(x)
+    assert got.shape == exact.shape
+    estimate = module._int4_mm(x, head.packed, head.scales, module.INT4_GROUP)[:, : weight.shape[0]]
+    screened = estimate.topk(16, dim=-1).indices
+    assert torch.allclose(got.gather(1, screened), exact.gather(1, screened), atol=1e-5)
+    rest = torch.ones_like(got, dtype=torch.bool).scatter_(1, screened, False)
+    assert not torch.allclose(got[rest], exact[rest], atol=1e-6)  # the others keep the 4-bit estimate
+    assert torch.allclose(got[rest], exact[rest], atol=0.1 * float(exact.abs().max()))
+    assert torch.equal(got.argmax(-1), exact.argmax(-1))
+    assert torch.equal(got.topk(8).indices.sort().values, exact.topk(8).indices.sort().values)
 
 
 def test_a_merge_in_place_is_seen_by_the_fp32_path(model):

@@ -23,7 +23,7 @@ def register(sub) -> None:
     gen.add_argument("--base", action="store_true", help="also show the untuned model's answer")
     gen.add_argument("--system", help="system text put before the first user turn")
     gen.add_argument("--exact", action="store_true",
-                     help="on the CPU, decode one or two replies with the fp32 weights too, not their int8 copies "
+                     help="on the CPU, decode with the fp32 weights only, not their int8 / 4-bit copies "
                           "(slower; see README, Generation)")
 
     sample = sub.add_parser("sample", parents=[gen], help="generate replies from a trained run")

@@ -3,10 +3,13 @@
 transformers' `generate()` spends about half of a 270M decoding step outside the matrix
 products (cache classes, mask builders, processors; measured on this project's 2-core CPU: an
 80 ms decoder step of which 37 ms are products). This module runs the same Gemma 3 forward pass
-over the model's own weight tensors with a preallocated KV cache and none of that machinery,
-and, for one or two rows at a time, can use per-row int8 copies of the weights (bf16
-activations, fp32 accumulation; `torch.ops.aten._weight_int8pack_mm`), which read a quarter of
-the bytes of fp32: on this CPU the 262k x 640 head takes 25 ms instead of 72 for one row.
+over the model's own weight tensors with a preallocated KV cache and none of that machinery.
+For up to 8 rows at a time (decoding up to 8 replies) it can use quantized copies of the
+weights, since decoding one token is bound by reading the weights from memory: per-row int8
+copies of the layers' products (bf16 activations, fp32 accumulation;
+`torch.ops.aten._weight_int8pack_mm`), a quarter of fp32's bytes, and a 4-bit copy of the 262k x
+640 head that only screens the vocabulary: each row's 256 best tokens by that estimate get exact
+fp32 logits (`ScreenedHead`). bench/sample_speed.py measures the speed and the distance from fp32.
 
 The forward pass is the one of transformers' `Gemma3ForCausalLM` (sandwich RMS norms with
 `1 + w`, q/k norms, local and global rotary bases, sliding-window layers, GQA, the scaled tied
@@ -22,27 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-INT8_MAX_ROWS = 2
-"""Rows (tokens in one product) up to which the int8 weights are used: decoding one or two
-replies, never a prompt. Measured here: the int8 kernel is compute-bound (the head: 26 ms for
-one row, 93 ms for 8) while fp32 is bound by memory (74 ms for 1 to 8 rows)."""
-
-
-SMALL_ROWS = 64
-"""Up to this many rows, a product is computed as `(W @ x.T).T`: the same product, laid out so the
-CPU BLAS streams the weight once (measured on this project's 2-core CPU: the 262k-row Gemma head
-takes 68 ms for 8 rows instead of 268 ms; the decoder's projections 0.3-0.6 ms instead of 0.4-1.1)."""
-
-
-def matmul_rows(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """x (rows, in) @ weight.T, the fastest way round for the number of rows."""
-    if x.shape[0] <= SMALL_ROWS:
-        return (weight @ x.t()).t()
-    return F.linear(x, weight)
-
-
-def _int8_mm(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16), q, scale).float()
+from intone.train import products
+from intone.train.products import Linear, ScreenedHead
 
 
 def _static_rope(cfg) -> bool:
@@ -67,49 +51,14 @@ def supports(model) -> bool:
     )
 
 
-class Linear:
-    """x @ W.T for one or more weight tensors of the model (no copy) that read the same input,
-    with an optional int8 copy of them stacked, so one kernel call serves them all."""
-
-    __slots__ = ("q", "scale", "sizes", "weights")
-
-    def __init__(self, *weights: torch.Tensor) -> None:
-        self.weights = weights
-        self.sizes = [w.shape[0] for w in weights]
-        self.q: torch.Tensor | None = None
-        self.scale: torch.Tensor | None = None
-
-    def quantize(self) -> None:
-        """Per-row symmetric int8 copy of the weights as they are now."""
-        w = torch.cat([w.detach() for w in self.weights]) if len(self.weights) > 1 else self.weights[0].detach()
-        scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-        q = torch.empty(w.shape, dtype=torch.int8)
-        for start in range(0, w.shape[0], 8192):  # in slices: no 262k x 640 float temporaries
-            part = w[start:start + 8192] / scale[start:start + 8192, None]
-            q[start:start + 8192] = part.round_()
-        try:  # the kernel has shape rules of its own; where it refuses, this product stays fp32
-            torch.ops.aten._weight_int8pack_mm(torch.zeros((1, q.shape[1]), dtype=torch.bfloat16), q,
-                                               scale.to(torch.bfloat16))
-        except (AttributeError, RuntimeError, NotImplementedError):
-            return
-        self.q, self.scale = q, scale.to(torch.bfloat16)
-
-    def __call__(self, x: torch.Tensor, int8: bool):
-        """The product with each weight: one tensor for one weight, else a tuple."""
-        if int8 and self.q is not None and x.shape[0] <= INT8_MAX_ROWS:
-            out = _int8_mm(x, self.q, self.scale)
-            return out if len(self.sizes) == 1 else out.split(self.sizes, dim=-1)
-        outs = [matmul_rows(x, w) for w in self.weights]
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
-
 @dataclass
 class Layer:
     qkv: Linear
     o: Linear
     gate_up: Linear
     down: Linear
-    norms: tuple  # (1 + w) of input, post-attention, pre-ffn, post-ffn, q, k norms
+    norms: tuple  # (1 + w) of input, post-attention, pre-ffn, post-ffn norms
+    qk_scale: torch.Tensor  # (heads + kv heads, head dim): q norm's (1 + w) x attention scaling, k norm's
     eps: float
     sliding: bool
     inv_freq: torch.Tensor
@@ -154,6 +103,7 @@ class Gemma3Decoder:
         self.embed_scale = float(cfg.hidden_size) ** 0.5
         self.final_norm, self.final_eps = _scale(inner.norm), inner.norm.eps
         self.head = Linear(_param(model.lm_head))
+        self.screened: ScreenedHead | None = None
         self.heads, self.kv_heads, self.head_dim = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
         self.scaling = cfg.query_pre_attn_scalar ** -0.5
         self.window = cfg.sliding_window
@@ -166,8 +116,9 @@ class Gemma3Decoder:
                 Linear(_param(attn.q_proj), _param(attn.k_proj), _param(attn.v_proj)), Linear(_param(attn.o_proj)),
                 Linear(_param(mlp.gate_proj), _param(mlp.up_proj)), Linear(_param(mlp.down_proj)),
                 tuple(_scale(n) for n in (block.input_layernorm, block.post_attention_layernorm,
-                                          block.pre_feedforward_layernorm, block.post_feedforward_layernorm,
-                                          attn.q_norm, attn.k_norm)),
+                                          block.pre_feedforward_layernorm, block.post_feedforward_layernorm)),
+                torch.cat([(_scale(attn.q_norm) * self.scaling).expand(self.heads, -1),
+                           _scale(attn.k_norm).expand(self.kv_heads, -1)]).contiguous(),
                 block.input_layernorm.eps, kind == "sliding_attention", getattr(rotary, f"{kind}_inv_freq"),
                 float(getattr(rotary, f"{kind}_attention_scaling")),
             ))
@@ -180,14 +131,20 @@ class Gemma3Decoder:
             yield from (layer.qkv, layer.o, layer.gate_up, layer.down)
 
     def quantize(self) -> None:
-        """Take int8 copies of the weights as they are now (about 270 MB for the 270M model)."""
+        """Take quantized copies of the weights as they are now: the head at 4 bits for screening
+        (`ScreenedHead`; int8 where that kernel does not run), the layers at int8 (about 100 + 100 MB
+        for the 270M model)."""
+        screened = ScreenedHead(self.head.weights[0])
+        self.screened = screened if screened.quantize() else None
         for linear in self.linears():
-            linear.quantize()
-        self.quantized = any(linear.q is not None for linear in self.linears())
+            if linear is not self.head or self.screened is None:
+                linear.quantize()
+        self.quantized = self.screened is not None or any(linear.q is not None for linear in self.linears())
 
     def drop_quantized(self) -> None:
         for linear in self.linears():
             linear.q = linear.scale = None
+        self.screened = None
         self.quantized = False
 
     @torch.no_grad()
@@ -202,26 +159,34 @@ class Gemma3Decoder:
         start = cache.length
         end = start + steps
         masks = cache.masks(start, end)
-        cos_sin = {}
+        if steps == 1:  # additive, (B, 1, 1, end): scores of the single-step product are (B, kv heads, group, end)
+            masks = tuple(torch.zeros(m.shape).masked_fill_(~m, float("-inf")) for m in masks)
+        heads, kv_heads, dim = self.heads, self.kv_heads, self.head_dim
+        rope = {}
         for index, layer in enumerate(self.layers):
             key = id(layer.inv_freq)
-            if key not in cos_sin:
-                freqs = positions[..., None].float() * layer.inv_freq
-                emb = torch.cat((freqs, freqs), dim=-1)
-                cos_sin[key] = ((emb.cos() * layer.rope_scale)[:, None], (emb.sin() * layer.rope_scale)[:, None])
-            cos, sin = cos_sin[key]
-            n_in, n_post_attn, n_pre_ffn, n_post_ffn, n_q, n_k = layer.norms
+            if key not in rope:
+                rope[key] = _rotation(positions, layer.inv_freq, layer.rope_scale)
+            cos, sin = rope[key]
+            n_in, n_post_attn, n_pre_ffn, n_post_ffn = layer.norms
             eps = layer.eps
-            q, k, v = layer.qkv(_norm(x, n_in, eps).reshape(batch * steps, -1), int8)
-            q = q.reshape(batch, steps, self.heads, self.head_dim).transpose(1, 2)
-            k = k.reshape(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2)
-            v = v.reshape(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2)
-            q, k = _rope(_norm(q, n_q, eps), cos, sin), _rope(_norm(k, n_k, eps), cos, sin)
+            qkv = layer.qkv(_norm(x, n_in, eps).reshape(batch * steps, -1), int8, joined=True)
+            qkv = qkv.view(batch, steps, heads + 2 * kv_heads, dim)
+            # q and k normed, scaled and rotated together: (B, T, heads + kv heads, D)
+            qk = F.rms_norm(qkv[:, :, : heads + kv_heads], (dim,), None, eps).mul_(layer.qk_scale)
+            qk = torch.addcmul(qk * cos, qk.roll(dim // 2, -1), sin)
+            k = qk[:, :, heads:].transpose(1, 2)
+            v = qkv[:, :, heads + kv_heads:].transpose(1, 2)
             keys, values = cache.put(index, k, v, start, end)
             mask = masks[1] if layer.sliding else masks[0]
-            attn = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=self.scaling,
-                                                  enable_gqa=self.heads != self.kv_heads)
-            attn = attn.transpose(1, 2).reshape(batch * steps, -1)
+            if steps == 1:  # one new token a row: plain products beat SDPA's kernel at this size
+                q = qk[:, 0, :heads].reshape(batch, kv_heads, heads // kv_heads, dim)
+                scores = torch.matmul(q, keys.transpose(-1, -2)).add_(mask)
+                attn = torch.matmul(scores.softmax(-1), values).reshape(batch, -1)
+            else:
+                attn = F.scaled_dot_product_attention(qk[:, :, :heads].transpose(1, 2), keys, values,
+                                                      attn_mask=mask, scale=1.0, enable_gqa=heads != kv_heads)
+                attn = attn.transpose(1, 2).reshape(batch * steps, -1)
             x = x + _norm(layer.o(attn, int8).view(batch, steps, -1), n_post_attn, eps)
             gate, up = layer.gate_up(_norm(x, n_pre_ffn, eps).reshape(batch * steps, -1), int8)
             h = layer.down(self.act(gate) * up, int8)
@@ -230,16 +195,23 @@ class Gemma3Decoder:
         if last_only:
             x = x[:, -1]
         x = _norm(x, self.final_norm, self.final_eps)
-        logits = self.head(x.reshape(-1, x.shape[-1]), int8).view(*x.shape[:-1], -1)
+        rows = x.reshape(-1, x.shape[-1])
+        if int8 and self.screened is not None and rows.shape[0] <= products.SCREEN_MAX_ROWS:
+            logits = self.screened(rows)
+        else:
+            logits = self.head(rows, int8)
+        logits = logits.view(*x.shape[:-1], -1)
         if self.softcap is not None:
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return logits
 
 
-def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-    return x * cos + rotated * sin
+def _rotation(positions: torch.Tensor, inv_freq: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and signed sin, (B, T, 1, D), so that rotary embedding is x * cos + x.roll(D / 2) * sin:
+    the rotate-half form (x * cos + cat(-x2, x1) * sin) with the sign moved into sin."""
+    freqs = positions[..., None].float() * inv_freq
+    cos, sin = freqs.cos() * scale, freqs.sin() * scale
+    return torch.cat((cos, cos), -1)[:, :, None], torch.cat((-sin, sin), -1)[:, :, None]
 
 
 class Cache:
@@ -301,8 +273,8 @@ def decode(
     """Replies to token prompts, decoded together (left padding) until each stops or hits the limit.
 
     `choose(scores)` picks one token per row from (rows, V) scores (sampling or argmax). Finished
-    rows leave the batch; with `int8` (and a quantized decoder) the int8 weights are used once at
-    most INT8_MAX_ROWS rows are left (never for the prompt). `on_token(row, token)` sees each new
+    rows leave the batch; with `int8` (and a quantized decoder) the quantized weights serve
+    products of at most `products.INT8_MAX_ROWS` / `SCREEN_MAX_ROWS` rows. `on_token(row, token)` sees each new
     token of each row, `on_done(row)` each row as it ends."""
     batch = len(prompts)
     width = max(len(p) for p in prompts)

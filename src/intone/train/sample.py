@@ -100,8 +100,9 @@ def load_for_generation(run_dir: Path | None, model_spec: str | None, device: st
     answer and merges again after.
 
     A merged Gemma 3 model on the CPU decodes with `intone.train.decode` instead of
-    transformers' generate(); with `int8`, one or two replies at a time use per-row int8 copies
-    of the weights (bench/sample_speed.py measures both the speed and the distance from fp32).
+    transformers' generate(); with `int8`, up to 8 replies at a time use quantized copies of the
+    weights: int8 layers and a 4-bit screen of the head with exact logits for each row's best
+    tokens (bench/sample_speed.py measures both the speed and the distance from fp32).
     """
     from intone.train.device import tune_allocator
     from intone.train.model import end_of_turn_ids, load_model, resolve_model, tokenizer_folder
@@ -197,11 +198,11 @@ class TopKTopPSampler:
 
 def small_batch_linears(model) -> int:
     """Make the Linear layers of `model` (transformers' generate() path) compute few rows the way
-    intone's decoder does (`decode.matmul_rows`). Returns how many layers it set."""
+    intone's decoder does (`products.matmul_rows`). Returns how many layers it set."""
     import torch
     import torch.nn.functional as F
 
-    from intone.train.decode import matmul_rows
+    from intone.train.products import matmul_rows
 
     count = 0
     for module in model.modules():

@@ -50,8 +50,10 @@ def way(loaded, name: str, decoder):
     return loaded
 
 
-def distance(loaded, decoder, prompts) -> tuple[float, float]:
-    """Mean KL(fp32 || int8) per token and top-1 agreement, teacher-forced on fp32's greedy replies."""
+def distance(loaded, decoder, prompts) -> tuple[float, float, float]:
+    """Mean KL(fp32 || quantized) per token and top-1 agreement, and, for the head's screen alone,
+    how often the 64 best tokens are fp32's set (what top-k 64 sampling draws from); teacher-forced
+    on fp32's greedy replies."""
     import torch
 
     from intone.train import products
@@ -60,7 +62,7 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
     from intone.train.template import prompt_ids
 
     way(loaded, "intone-fp32", decoder)
-    kls, same = [], []
+    kls, same, same64 = [], [], []
     for turns in prompts:
         reply = generate_batch(loaded, [turns], GenerationOptions(temperature=0, max_new_tokens=40))[0]
         ids = prompt_ids(loaded.tokenizer, loaded.template, turns) + loaded.tokenizer.encode_batch([reply.text])[0]
@@ -76,7 +78,13 @@ def distance(loaded, decoder, prompts) -> tuple[float, float]:
         p, q = torch.log_softmax(exact, -1), torch.log_softmax(approx, -1)
         kls.extend((p.exp() * (p - q)).sum(-1).tolist())
         same.extend((exact.argmax(-1) == approx.argmax(-1)).tolist())
-    return statistics.fmean(kls), sum(same) / len(same)
+        # the head's screen alone: fp32 layers, screened head; are the 64 best tokens the same set?
+        products.INT8_MAX_ROWS, products.SCREEN_MAX_ROWS = 0, len(ids)
+        screened = decoder.forward(x, pos, Cache(decoder, 1, len(ids), present), last_only=False, int8=True)[0]
+        products.INT8_MAX_ROWS, products.SCREEN_MAX_ROWS = limits
+        best = exact.topk(64, -1).indices.sort(-1).values, screened.topk(64, -1).indices.sort(-1).values
+        same64.extend((best[0] == best[1]).all(-1).tolist())
+    return statistics.fmean(kls), sum(same) / len(same), sum(same64) / len(same64)
 
 
 def main() -> int:
@@ -114,9 +122,9 @@ def main() -> int:
     for name in WAYS:
         print(f"{name:<14}" + "".join(f"{statistics.median(rates[name, size]):>9.1f}" for size in BARS))
     if decoder.has_int8:
-        kl, top1 = distance(loaded, decoder, prompts)
+        kl, top1, top64 = distance(loaded, decoder, prompts)
         print(f"quantized vs fp32, teacher-forced on {len(prompts)} greedy replies: mean KL {kl:.4f} nats/token, "
-              f"same top token {top1:.1%}")
+              f"same top token {top1:.1%}; the head's screen alone keeps fp32's 64 best tokens at {top64:.1%}")
     got = {size: statistics.median(rates["intone", size]) for size in BARS}
     ok = all(got[size] >= bar for size, bar in BARS.items())
     print("all bars met" if ok else "MISSED: " + ", ".join(

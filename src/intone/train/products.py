@@ -59,23 +59,22 @@ def int4_pack(w: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor] 
     if w.shape[0] % 16:
         w = torch.cat([w, w.new_zeros((16 - w.shape[0] % 16, w.shape[1]))])
     rows, width = w.shape
-    q = torch.empty(w.shape, dtype=torch.int32)
+    packed = torch.empty((rows, width // 2), dtype=torch.uint8)  # the kernel packs rows independently
     scales = torch.empty((width // group, rows, 2), dtype=torch.bfloat16)
-    for start in range(0, rows, 8192):  # in slices: no 262k x 640 float temporaries
-        part = w[start:start + 8192].reshape(-1, width // group, group)
-        low, high = part.amin(-1, keepdim=True), part.amax(-1, keepdim=True)
-        step = ((high - low) / 15.0).clamp(min=1e-12)
-        q[start:start + 8192] = ((part - low) / step).round_().clamp_(0, 15).reshape(-1, width).int()
-        # the kernel reads weight = (q - 8) * scale + zero
-        scales[:, start:start + 8192, 0] = step[..., 0].t()
-        scales[:, start:start + 8192, 1] = (low + 8.0 * step)[..., 0].t()
     try:
-        packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1)
+        for start in range(0, rows, 8192):  # in slices: no 262k x 640 float or int32 temporaries
+            part = w[start:start + 8192].reshape(-1, width // group, group)
+            low, high = part.amin(-1, keepdim=True), part.amax(-1, keepdim=True)
+            step = ((high - low) / 15.0).clamp(min=1e-12)
+            q = ((part - low) / step).round_().clamp_(0, 15).reshape(-1, width).int()
+            packed[start:start + 8192] = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1)
+            # the kernel reads weight = (q - 8) * scale + zero
+            scales[:, start:start + 8192, 0] = step[..., 0].t()
+            scales[:, start:start + 8192, 1] = (low + 8.0 * step)[..., 0].t()
         _int4_mm(torch.zeros((1, width)), packed, scales, group)
     except (AttributeError, RuntimeError, NotImplementedError):
         return None
     return packed, scales
-
 
 
 class Linear:

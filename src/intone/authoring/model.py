@@ -256,9 +256,6 @@ class Dataset:
     def dirty(self) -> bool:
         return self.undo.token != self.saved_token
 
-    def index_of(self, row: Row) -> int:
-        return self.rows.index(row)
-
     # ------------------------------------------------------------------ undoable edits
 
     def replace(

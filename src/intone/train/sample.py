@@ -336,7 +336,7 @@ def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOpti
 
     off = base and loaded.has_adapter
     if off:
-        loaded.model.unmerge_adapter()  # the fp32 weights become the base model's; the int8 copies are not used
+        loaded.model.unmerge_adapter()  # the fp32 weights become the base model's; the quantized copies are not used
     try:
         out = decode(
             loaded.decoder, prompts, max_new_tokens=opts.max_new_tokens, min_new_tokens=opts.min_new_tokens,

@@ -130,3 +130,20 @@ def test_load_token_counter_from_a_model_folder(tiny_model):
     # <bos> + "<start_of_turn>user\nHi<end_of_turn>\n" (1+4+1+2+1+1) + "<start_of_turn>model\n" (1+5+1)
     # + "Yo<end_of_turn>" (3) + "\n" (1)
     assert counter.count_conversation(messages) == 1 + 10 + 7 + 3 + 1
+
+
+def test_a_reply_that_opens_a_new_turn_shows_the_marker_and_template_leak_finds_it(tiny_tokenizer):
+    """Special tokens are dropped from replies, but a turn marker the model wrote is kept as text:
+    dropped, `<start_of_turn>user` would leave a bare "user" that no rule can tell from a word."""
+    from intone.lint.replies import ReplyRules, reply_findings
+
+    start = tiny_tokenizer.token_id("<start_of_turn>")
+    bos = tiny_tokenizer.token_id("<bos>")
+    said = tiny_tokenizer.encode_batch(["Sure thing.\n", "user\nAnd then?"])
+    ids = [bos, *said[0], start, *said[1]]
+    text = tiny_tokenizer.reply_text(ids)
+    assert text == "Sure thing.\n<start_of_turn>user\nAnd then?"
+    assert tiny_tokenizer.decode(ids) == "Sure thing.\nuser\nAnd then?"  # what plain decoding leaves
+    assert tiny_tokenizer.reply_text([bos, *said[0]]) == "Sure thing.\n"
+    assert "template-leak" in {f["name"] for f in reply_findings(ReplyRules(), text)}
+    assert "template-leak" not in {f["name"] for f in reply_findings(ReplyRules(), tiny_tokenizer.decode(ids))}

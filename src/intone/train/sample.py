@@ -41,7 +41,7 @@ class Loaded:
 @dataclass
 class Reply:
     text: str
-    """The reply, without template tokens."""
+    """The reply, without special tokens except turn markers the model wrote (`reply_text`)."""
     tokens: int
     """New tokens generated, the stop token not counted."""
     stopped: bool
@@ -243,7 +243,7 @@ class _Streamer:
             self.done = True
             return
         self.ids.append(token)
-        text = self.loaded.tokenizer.decode(self.ids, skip_special_tokens=True)
+        text = self.loaded.tokenizer.reply_text(self.ids)
         if text.endswith("\ufffd"):  # half of a multi-byte character: wait for the rest
             return
         if text.startswith(self.shown):
@@ -309,7 +309,7 @@ def generate_batch(
     for row in out[:, width:].tolist():
         stop = next((i for i, token in enumerate(row) if token in loaded.stop_ids), None)
         new = row if stop is None else row[:stop]
-        replies.append(Reply(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), stop is not None))
+        replies.append(Reply(loaded.tokenizer.reply_text(new), len(new), stop is not None))
     return replies
 
 
@@ -346,7 +346,7 @@ def _decode_batch(loaded: Loaded, prompts: list[list[int]], opts: GenerationOpti
     finally:
         if off:
             loaded.model.merge_adapter()
-    return [Reply(loaded.tokenizer.decode(d.tokens, skip_special_tokens=True), len(d.tokens), d.stopped)
+    return [Reply(loaded.tokenizer.reply_text(d.tokens), len(d.tokens), d.stopped)
             for d in out]
 
 

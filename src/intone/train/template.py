@@ -22,6 +22,9 @@ IGNORE = -100
 # Gemma's turn format (google/gemma-3-*-it). Gemma has no system role: the official template
 # puts the system text in front of the first user turn, followed by a blank line.
 START, END = "<start_of_turn>", "<end_of_turn>"
+TURN_MARKERS = (START, END, "<|im_start|>", "<|im_end|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+                "[INST]", "[/INST]")
+"""Chat-template tokens that a reply shows as text when a model writes them (`reply_text`)."""
 BOS = "<bos>"
 
 
@@ -136,6 +139,9 @@ class TextTokenizer:
             for key in ("bos_token", "eos_token", "pad_token", "unk_token")
             if _token_text(self.config.get(key))
         }
+        self.turn_markers = {
+            token: text for text in TURN_MARKERS if (token := self._tok.token_to_id(text)) is not None
+        }
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
@@ -147,6 +153,24 @@ class TextTokenizer:
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    def reply_text(self, ids: Sequence[int]) -> str:
+        """A generated reply as text: special tokens are dropped, except turn markers, which are
+        written out. A reply that opens a new turn (`<start_of_turn>user ...`) then shows it, and
+        template-leak finds it, instead of leaving a bare "user" or "model" in the text."""
+        markers = self.turn_markers
+        if not markers.keys() & set(ids):
+            return self._tok.decode(list(ids), skip_special_tokens=True)
+        parts, run = [], []
+        for token in ids:
+            if token in markers:
+                parts.append(self._tok.decode(run, skip_special_tokens=True))
+                parts.append(markers[token])
+                run = []
+            else:
+                run.append(token)
+        parts.append(self._tok.decode(run, skip_special_tokens=True))
+        return "".join(parts)
 
     def chat_template_source(self) -> str | None:
         source = self.config.get("chat_template")

@@ -59,3 +59,50 @@ def test_a_failing_child_falls_back_to_scanning_here(tmp_path: Path, monkeypatch
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(engine, "_fork_scan", lambda *a, **k: None)
     assert linter.lint_path(path).diagnostics == one.diagnostics
+
+
+def _rich_file(tmp_path: Path) -> Path:
+    """Findings from most dataset rules: near copies, duplicates, a stock opener, uniform lengths."""
+    rng = random.Random(7)
+    lines = []
+    for i in range(300):
+        answer = f"Certainly! The tide turns at {i % 40} and the gulls cry over the harbour wall again."
+        if i % 25 == 0:
+            answer = "Arr, the sea is grey and the wind is cold tonight, friend, so mind the rigging."
+        lines.append(json.dumps({"messages": [{"role": "user", "content": f"Question {rng.randint(0, 90)}?"},
+                                              {"role": "assistant", "content": answer}]}) + "\n")
+    path = tmp_path / "rich.jsonl"
+    path.write_text("".join(lines))
+    return path
+
+
+def test_dataset_rules_on_two_cores_equal_one_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _rich_file(tmp_path)
+    linter = Linter(Settings(cache=False))
+    monkeypatch.setenv("INTONE_NO_FORK", "1")
+    one = linter.lint_path(path)
+    monkeypatch.delenv("INTONE_NO_FORK")
+    forked = []
+    real_fork = engine._fork
+    monkeypatch.setattr(engine, "_fork", lambda call: forked.append(call) or real_fork(call))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_EXAMPLES", 1)
+    two = linter.lint_path(path)
+    assert forked  # the dataset rules really were split
+    assert len({d.name for d in one.diagnostics}) >= 3
+    assert two.diagnostics == one.diagnostics
+
+
+def test_dataset_rules_run_here_when_the_child_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _rich_file(tmp_path)
+    linter = Linter(Settings(cache=False))
+    monkeypatch.setenv("INTONE_NO_FORK", "1")
+    one = linter.lint_path(path)
+    monkeypatch.delenv("INTONE_NO_FORK")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_EXAMPLES", 1)
+
+    def broken():
+        raise RuntimeError("the child fails")
+
+    real_fork = engine._fork
+    monkeypatch.setattr(engine, "_fork", lambda call: real_fork(broken))
+    assert linter.lint_path(path).diagnostics == one.diagnostics

@@ -260,7 +260,7 @@ class _Scan:
 def _halves(path: str | Path) -> tuple[int, int, int] | None:
     """Where to split a large regular file for two scans: (byte offset of the second half, file
     size, its first line number); None for small files, one core, or no fork."""
-    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("INTONE_NO_FORK"):
+    if not _can_fork():
         return None
     try:
         size = os.stat(path).st_size
@@ -290,11 +290,13 @@ def _count_newlines(stream: BinaryIO, limit: int) -> int:
     return count
 
 
-class _ForkedScan:
+class _Forked:
+    """A call running in a forked child; `result()` is its return value, or None if it failed."""
+
     def __init__(self, pid: int, fd: int) -> None:
         self.pid, self.fd = pid, fd
 
-    def result(self) -> _Scan | None:
+    def result(self) -> Any:
         import pickle
 
         chunks = []
@@ -306,12 +308,13 @@ class _ForkedScan:
             return None
         try:
             return pickle.loads(b"".join(chunks))
-        except Exception:  # noqa: BLE001 - a broken result: scan that half here instead
+        except Exception:  # noqa: BLE001 - a broken result: the caller does that work itself
             return None
 
 
-def _fork_scan(linter: Linter, path: str | Path, display: str, start: int, first_line: int) -> _ForkedScan | None:
-    """Scan from byte `start` to the end in a forked child; its result comes back pickled."""
+def _fork(call: Callable[[], Any]) -> _Forked | None:
+    """Run `call()` in a forked child (a copy of this process); its result comes back pickled.
+    None when no child could be started."""
     import pickle
 
     read_fd, write_fd = os.pipe()
@@ -323,37 +326,60 @@ def _fork_scan(linter: Linter, path: str | Path, display: str, start: int, first
         return None
     if pid:  # parent
         os.close(write_fd)
-        return _ForkedScan(pid, read_fd)
+        return _Forked(pid, read_fd)
     code = 1
     try:  # child: never returns into the caller's code
         os.close(read_fd)
-        with open(path, "rb", buffering=1 << 20) as stream:
-            stream.seek(start)
-            scan = linter._scan(read_jsonl(stream, first_line=first_line), display)
+        found = call()
         with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+            pipe.write(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
         code = 0
-    except BaseException:  # noqa: BLE001 - the parent scans this half itself
+    except BaseException:  # noqa: BLE001 - the parent does this work itself
         code = 1
     finally:
         os._exit(code)
 
 
+def _fork_scan(linter: Linter, path: str | Path, display: str, start: int, first_line: int) -> _Forked | None:
+    """Scan from byte `start` to the end in a forked child."""
+
+    def scan() -> _Scan:
+        with open(path, "rb", buffering=1 << 20) as stream:
+            stream.seek(start)
+            return linter._scan(read_jsonl(stream, first_line=first_line), display)
+
+    return _fork(scan)
+
+
 def _run_dataset_rules(
     rules: list[DatasetRule], profile: DatasetProfile, ctx: LintContext
 ) -> list[Diagnostic]:
-    """Run the dataset rules; on large files, two at a time.
+    """Run the dataset rules; on large files, on two cores.
 
-    near-duplicate spends most of its time in numpy, which releases the GIL, so it overlaps
-    with the pure-Python rules on a second core. Results keep the rules' order either way.
+    The rules are split in two groups of about equal `cost`; a forked child runs one (reading
+    the profile it shares with this process) while this process runs the other. Results keep
+    the rules' order either way; any trouble in the child and this process runs its rules too.
     """
-    if len(rules) < 2 or profile.n_records < PARALLEL_MIN_EXAMPLES:
-        return [d for rule in rules for d in rule.check_dataset(profile, ctx)]
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(lambda r=rule: list(r.check_dataset(profile, ctx))) for rule in rules]
-        return [d for future in futures for d in future.result()]
+    def run(group: list[DatasetRule]) -> dict[str, list[Diagnostic]]:
+        return {rule.name: list(rule.check_dataset(profile, ctx)) for rule in group}
+
+    if len(rules) < 2 or profile.n_records < PARALLEL_MIN_EXAMPLES or not _can_fork():
+        found = run(rules)
+    else:
+        mine: list[DatasetRule] = []
+        theirs: list[DatasetRule] = []
+        for rule in sorted(rules, key=lambda r: -r.cost):  # greedy: the heaviest first, to the lighter side
+            (theirs if sum(r.cost for r in theirs) < sum(r.cost for r in mine) else mine).append(rule)
+        child = _fork(lambda: run(theirs))
+        found = run(mine)
+        got = child.result() if child is not None else None
+        found.update(got if got is not None else run(theirs))
+    return [d for rule in rules for d in found[rule.name]]
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and not os.environ.get("INTONE_NO_FORK")
 
 
 def _relative_to(path: str, root: Path) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import operator
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import starmap
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -238,6 +240,12 @@ class _Scan:
     """Index in `diagnostics` of the crlf-line-ending finding (reported once per file)."""
     crlf_kept: list[int] = field(default_factory=list)
 
+    def __reduce__(self):
+        """Pickled with the examples as plain tuples (a forked scan's result comes back so): a
+        list of tuples pickles and loads in C, where 50k dataclass objects cost a Python call each."""
+        rows = list(map(_example_fields, self.examples))
+        return _rebuilt_scan, (rows, self.diagnostics, self.n_lines, self.crlf_at, self.crlf_kept)
+
     def join(self, tail: _Scan) -> _Scan:
         """This scan followed by the one of the lines after it: one CRLF finding, the first."""
         offset = len(self.diagnostics)
@@ -255,6 +263,13 @@ class _Scan:
             crlf_at,
             self.crlf_kept + tail.crlf_kept,
         )
+
+
+_example_fields = operator.attrgetter(*(f.name for f in fields(ExampleStats)))
+
+
+def _rebuilt_scan(rows: list[tuple], *rest: Any) -> _Scan:
+    return _Scan(list(starmap(ExampleStats, rows)), *rest)
 
 
 def _halves(path: str | Path) -> tuple[int, int, int] | None:

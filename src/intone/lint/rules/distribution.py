@@ -239,17 +239,20 @@ class LengthOutlier(DatasetRule):
         if len(distinct) < self.opt["min-answers"]:
             return
         seen: set[int] = set()
+        lengths = np.asarray(all_words, dtype=np.float64)
         for label, members in self.peer_groups(profile, distinct):
-            words = np.asarray([all_words[p] for p in members], dtype=np.float64)
+            words = lengths[np.asarray(members, dtype=np.int64)]
             logs = np.log1p(words)
             center = float(np.median(logs))
             scale = max(1.4826 * float(np.median(np.abs(logs - center))), 0.1)
             med_words, lo, hi = (float(x) for x in np.quantile(words, (0.5, 0.1, 0.9)))
             # An answer is an outlier when its log length is this far from its peers' centre.
             reach = max(self.opt["max-z"] * scale, math.log(self.opt["min-ratio"]))
-            for p, d in zip(members, (logs - center).tolist(), strict=True):
+            offsets = logs - center
+            for k in np.flatnonzero(np.abs(offsets) >= reach).tolist():
+                p, d = members[k], float(offsets[k])
                 line = answers[p][0]
-                if abs(d) < reach or line in seen:
+                if line in seen:
                     continue
                 seen.add(line)
                 kind = "longer" if d > 0 else "shorter"

@@ -76,16 +76,22 @@ def _rich_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_dataset_rules_on_two_cores_equal_one_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _rich_file(tmp_path)
-    linter = Linter(Settings(cache=False))
+def _on_one_core(linter: Linter, path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The report with forking off; afterwards dataset rules fork even for small files."""
     monkeypatch.setenv("INTONE_NO_FORK", "1")
     one = linter.lint_path(path)
     monkeypatch.delenv("INTONE_NO_FORK")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_EXAMPLES", 1)
+    return one
+
+
+def test_dataset_rules_on_two_cores_equal_one_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _rich_file(tmp_path)
+    linter = Linter(Settings(cache=False))
+    one = _on_one_core(linter, path, monkeypatch)
     forked = []
     real_fork = engine._fork
     monkeypatch.setattr(engine, "_fork", lambda call: forked.append(call) or real_fork(call))
-    monkeypatch.setattr(engine, "PARALLEL_MIN_EXAMPLES", 1)
     two = linter.lint_path(path)
     assert forked  # the dataset rules really were split
     assert len({d.name for d in one.diagnostics}) >= 3
@@ -95,10 +101,7 @@ def test_dataset_rules_on_two_cores_equal_one_core(tmp_path: Path, monkeypatch: 
 def test_dataset_rules_run_here_when_the_child_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _rich_file(tmp_path)
     linter = Linter(Settings(cache=False))
-    monkeypatch.setenv("INTONE_NO_FORK", "1")
-    one = linter.lint_path(path)
-    monkeypatch.delenv("INTONE_NO_FORK")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_EXAMPLES", 1)
+    one = _on_one_core(linter, path, monkeypatch)
 
     def broken():
         raise RuntimeError("the child fails")

@@ -17,9 +17,10 @@ $BIN/intone lint data/flawed/uniform-length.jsonl || echo "(exit $?)"
 step intone stats data/persona.jsonl --html $RUN/stats.html
 $BIN/intone stats data/persona.jsonl --html $RUN/stats.html
 
-# A short run: the default is 3 epochs (117 steps, ~23 min on 2 cores); the demo takes DEMO_STEPS
-# steps, enough for the tuned model to learn to end its turn, in under 6 minutes.
-STEPS=${DEMO_STEPS:-25}
+# A short run: the default is 3 epochs (117 steps: 8 min on 2 cores with bf16, 17 min in fp32); the
+# demo takes DEMO_STEPS steps (about 2.2 min with bf16). At 25 steps a bf16 run's sample stopped in
+# one demo and ran to the limit in the next (bf16 runs differ slightly); at 40 it stops.
+STEPS=${DEMO_STEPS:-40}
 step intone train data/persona.jsonl --eval data/eval.jsonl --max-steps $STEPS --out $RUN/adapter-run
 rm -rf "$RUN/adapter-run"
 $BIN/intone train data/persona.jsonl --eval data/eval.jsonl --max-steps "$STEPS" --out "$RUN/adapter-run"

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intone.authoring.record_edit import (  # noqa: F401 - re-exported: model was their home
     empty_record,
@@ -39,10 +39,7 @@ from intone.schemas.jsonl import (
     write_jsonl_atomic,
 )
 from intone.schemas.problems import ReadProblem
-from intone.schemas.shape import plainly_valid
-
-if TYPE_CHECKING:
-    from intone.schemas.record import Conversation
+from intone.schemas.shape import Record, plainly_valid
 
 ROLES = ("user", "assistant", "system")
 _uids = itertools.count(1)
@@ -108,7 +105,7 @@ class Row:
         self.version = 0
         self.clean_version: int | None = 0 if clean_bytes is not None else None
         self._search: str | None = None
-        self._record: Conversation | None = None
+        self._record: Record | None = None
         self._record_of: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
@@ -161,7 +158,7 @@ class Row:
         self.clean_bytes = written
         self.clean_version = self.version
 
-    def record(self, data: dict[str, Any] | None = None) -> Conversation | None:
+    def record(self, data: dict[str, Any] | None = None) -> Record | None:
         """The validated record of `data` (default: the current data); kept while materialized."""
         if data is None:
             data = self.data

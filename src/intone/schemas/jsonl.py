@@ -17,15 +17,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
 from intone.schemas.problems import Problem, ReadProblem, json_type, schema_problems
-from intone.schemas.shape import KNOWN_MESSAGE_KEYS
-
-if TYPE_CHECKING:
-    from intone.schemas.record import Conversation
+from intone.schemas.shape import KNOWN_MESSAGE_KEYS, Record, Turn, plain_record
 
 BOM = b"\xef\xbb\xbf"
 
@@ -41,9 +38,10 @@ class Line:
     """b"\\n", b"\\r\\n", or b"" for a last line with no newline."""
     data: Any = None
     """The parsed JSON value, or None when the line is not valid JSON."""
-    record: Conversation | None = None
-    """The validated record, or None when the line has parse or schema problems (or was read
-    with `validate=False` and not yet passed to `validate_line`)."""
+    record: Record | None = None
+    """The validated record (the pydantic `Conversation`'s fields in plain objects), or None
+    when the line has parse or schema problems (or was read with `validate=False` and not yet
+    passed to `validate_line`)."""
     problems: list[ReadProblem] = field(default_factory=list)
     bom: bool = False
 
@@ -149,9 +147,15 @@ def validate_line(line: Line) -> None:
     left as they are (their problems are already known)."""
     if not isinstance(line.data, dict) or line.record is not None:
         return
+    line.record = plain_record(line.data)
+    if line.record is not None:
+        return
     adapter, validation_error = _load_schema()
     try:
-        line.record = adapter.validate_python(line.data)
+        valid = adapter.validate_python(line.data)
+        line.record = Record(
+            [Turn(m.role, m.content) for m in valid.messages], valid.id, valid.tags, valid.notes, valid.split
+        )
     except validation_error as exc:
         problems = schema_problems(exc, line.raw)  # type: ignore[arg-type]
         if "messages" not in line.data:

@@ -46,7 +46,7 @@ def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytes
     two = linter.lint_path(path)
     assert two.diagnostics == one.diagnostics
     assert (two.n_lines, two.n_records) == (one.n_lines, one.n_records)
-    assert [e.line for e in two.profile.examples] == [e.line for e in one.profile.examples]
+    assert two.profile.examples == one.profile.examples  # every field survives the hand-back
     assert sum(d.name == "crlf-line-ending" for d in two.diagnostics) <= 1
 
 
@@ -109,3 +109,22 @@ def test_dataset_rules_run_here_when_the_child_fails(tmp_path: Path, monkeypatch
     real_fork = engine._fork
     monkeypatch.setattr(engine, "_fork", lambda call: real_fork(broken))
     assert linter.lint_path(path).diagnostics == one.diagnostics
+
+
+def test_packed_examples_come_back_equal() -> None:
+    """The forked half hands its examples back in columns; every field must survive the trip."""
+    import pickle
+
+    from intone.lint.profile import ExampleStats, pack_examples, unpack_examples
+
+    key = bytes(range(16))
+    examples = [
+        ExampleStats(3, "hi", key, ("Ahoy!",), (1,), ("sea",), 1, 2, False, (0,), key),
+        ExampleStats(5, "a\nb", key[::-1], ("one", "", "thr\u00e9e \ud800"), (1, 0, 2), (), 2, 6, True,
+                     (0, 1, 1), key * 3),
+        ExampleStats(9, "", key, (), (), ("x", "y"), 0, 1, True, (), b""),
+        ExampleStats(12, "\U0001f600 emoji", key, ("\U0001f600",), (1,), (), 1, 2, False, (-1,), key),
+    ]
+    packed = pickle.loads(pickle.dumps(pack_examples(examples)))
+    assert unpack_examples(packed) == examples
+    assert unpack_examples(pack_examples([])) == []

@@ -59,6 +59,9 @@ def normalize_ws(text: str) -> str:
     return " ".join(text.split())
 
 
+_ROLE_BYTES = {role: role.encode() + b"\x00" for role in ("system", "user", "assistant")}
+
+
 @dataclass(slots=True)
 class ExampleStats:
     """What the dataset rules need to know about one valid record."""
@@ -196,30 +199,29 @@ class DatasetProfile:
         record = line.record
         if record is None:
             return None
-        digest = hashlib.blake2b(digest_size=16)
+        parts: list[bytes] = []  # role, NUL, normalised content, SOH for each message: the example key
         prompts: list[str] = []
         answers: list[str] = []
         prompt_words = 0
         answer_turns: list[int] = []
         answer_keys: list[bytes] = []
+        blake2b = hashlib.blake2b
         for msg in record.messages:
-            digest.update(msg.role.encode())
-            digest.update(b"\x00")
-            normal_text = normalize_ws(msg.content)
+            role, content = msg.role, msg.content
+            normal_text = " ".join(content.split())
             normal = normal_text.encode("utf-8", "surrogatepass")
-            digest.update(normal)
-            digest.update(b"\x01")
-            if msg.role == "user":
+            parts += _ROLE_BYTES.get(role) or role.encode() + b"\x00", normal, b"\x01"
+            if role == "user":
                 prompts.append(normal_text.casefold())  # the prompt key: whitespace-normalised, case-folded
-                prompt_words += word_count(msg.content)
-            elif msg.role == "assistant":
-                answers.append(msg.content)
+                prompt_words += word_count(content)
+            elif role == "assistant":
+                answers.append(content)
                 answer_turns.append(len(prompts) - 1)
-                answer_keys.append(hashlib.blake2b(normal, digest_size=KEY_BYTES).digest())
+                answer_keys.append(blake2b(normal, digest_size=KEY_BYTES).digest())
         example = ExampleStats(
             line=line.number,
             prompt="\n".join(prompts),
-            example_key=digest.digest(),
+            example_key=blake2b(b"".join(parts), digest_size=16).digest(),
             answers=tuple(answers),
             answer_words=shared(tuple([word_count(a) for a in answers])),
             tags=shared(tuple(record.tags)) if record.tags else (),

@@ -255,23 +255,31 @@ class DatasetProfile:
 
     def answer_example(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the index of its example."""
-        return self._cached(
-            "answer_example", lambda: array("q", (i for i, ex in enumerate(self.examples) for _ in ex.answers))
-        )
+
+        def compute() -> Sequence[int]:
+            examples = self.examples
+            if all(len(ex.answers) == 1 for ex in examples):
+                return array("q", range(len(examples)))
+            return array("q", [i for i, ex in enumerate(examples) for _ in ex.answers])
+
+        return self._cached("answer_example", compute)
 
     def answer_original(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the position of the first answer with the
         same whitespace-normalised text: itself for an original, the original for an exact copy."""
 
         def compute() -> Sequence[int]:
-            first: dict[bytes | str, int] = {}
-            found = array("q")
+            keys: list[bytes | str] = []
             for ex in self.examples:
-                keys = ex.answer_key_list() if len(ex.answer_keys) == KEY_BYTES * len(ex.answers) else map(
-                    normalize_ws, ex.answers
-                )
-                found.extend(first.setdefault(key, len(found)) for key in keys)
-            return found
+                key, n = ex.answer_keys, len(ex.answers)
+                if n == 1 and len(key) == KEY_BYTES:
+                    keys.append(key)
+                elif len(key) == KEY_BYTES * n:
+                    keys += ex.answer_key_list()
+                else:
+                    keys += map(normalize_ws, ex.answers)
+            first: dict[bytes | str, int] = {}
+            return array("q", map(first.setdefault, keys, range(len(keys))))
 
         return self._cached("answer_original", compute)
 
@@ -279,7 +287,8 @@ class DatasetProfile:
         """Positions (in `answers`) of the answers that are not exact copies of an earlier one:
         what voice rules judge, so a pasted answer is not counted 20 times."""
         return self._cached(
-            "distinct_answers", lambda: array("q", (i for i, first in enumerate(self.answer_original()) if first == i))
+            "distinct_answers",
+            lambda: array("q", [i for i, first in enumerate(self.answer_original()) if first == i]),
         )
 
     def answer_prompts(self) -> list[str]:

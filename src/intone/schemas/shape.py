@@ -38,19 +38,6 @@ class Record:
     notes: str | None = None
     split: str | None = None
 
-    @property
-    def assistant_turns(self) -> list[Turn]:
-        return [m for m in self.messages if m.role == "assistant"]
-
-    @property
-    def user_turns(self) -> list[Turn]:
-        return [m for m in self.messages if m.role == "user"]
-
-    @property
-    def system(self) -> str | None:
-        first = self.messages[0] if self.messages else None
-        return first.content if first is not None and first.role == "system" else None
-
 
 def plain_record(data: Any) -> Record | None:
     """The record of `data` when the schema plainly accepts it; None may still be valid

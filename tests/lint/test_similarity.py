@@ -165,6 +165,21 @@ def test_shingle_hashes_match_string_shingles() -> None:
             assert jaccard(sets[i], sets[j]) == pytest.approx(jaccard(shingles(texts[i]), shingles(texts[j])))
 
 
+def test_word_hashes_tell_every_word_apart_at_every_length() -> None:
+    """Words are hashed from their first and last 8 bytes and length, or whole past 16 bytes:
+    words that differ only in the middle, or only in length, must still get distinct hashes."""
+    base = "abcdefghijklmnopqrstuvwxyz" * 2
+    vocab = {base[:n] for n in range(1, 41)}  # prefixes of one another
+    vocab |= {w[: n // 2] + "z" + w[n // 2 + 1 :] for w in list(vocab) if (n := len(w)) > 2}
+    vocab |= {"ça" + base[:n] for n in range(20)} | {"x" * n for n in range(1, 30)}
+    words_in_order = sorted(vocab)
+    texts = [" ".join(words_in_order), " ".join(reversed(words_in_order))]
+    hashes, offsets = shingle_hashes(texts, k=1)  # one word, one shingle
+    forward = hashes[offsets[0] : offsets[1]].tolist()
+    assert len(set(forward)) == len(words_in_order)  # distinct words, distinct hashes
+    assert forward == hashes[offsets[1] : offsets[2]].tolist()[::-1]  # equal words, equal hashes
+
+
 def test_batch_finds_planted_pairs_and_nothing_else() -> None:
     rng = random.Random(5)
     texts = [sentence(rng, rng.randint(20, 90)) for _ in range(2000)]

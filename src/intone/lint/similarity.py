@@ -13,6 +13,7 @@ not part of a word, so "Hello, world!" and "hello world" have the same shingles)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from itertools import count
@@ -156,54 +157,54 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-_P = 0x100000001B3  # odd, so invertible modulo 2**64
-_P_INV = pow(_P, -1, 1 << 64)
-_POWERS: dict[str, np.ndarray] = {}
+_LOW_BYTES = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+_LONG_WORD = 16
 
 
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P**j and P**-j modulo 2**64 for j < n (cached, grown as needed)."""
-    have = _POWERS.get("pow")
-    if have is None or have.size < n:
-        size = max(n, 1 << 18)
-        _POWERS["pow"] = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _P, dtype=np.uint64))))
-        _POWERS["inv"] = np.concatenate(
-            ([np.uint64(1)], np.cumprod(np.full(size - 1, _P_INV, dtype=np.uint64)))
-        )
-    return _POWERS["pow"][:n], _POWERS["inv"][:n]
+def _word_hashes(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word `data[start[i]:end[i]]`, equal for equal words.
+
+    A word of up to 16 bytes is its length, its first 8 bytes and its last 8 (read as
+    integers straight from `data`, only once per word, never a pass over every byte); a longer
+    one is hashed whole with blake2b (few are: URLs, code)."""
+    buf = data + bytes(8)
+    eight = np.ndarray((len(data) + 1,), dtype="<u8", buffer=buf, strides=(1,))  # 8 bytes from each offset
+    length = end - start
+    first = eight[start] & _LOW_BYTES[np.minimum(length, 8)]
+    last = np.where(length > 8, eight[np.maximum(end - 8, 0)], np.uint64(0))
+    h = _mix(first ^ _mix(last + length.astype(np.uint64)))
+    long_words = np.flatnonzero(length > _LONG_WORD)
+    if long_words.size:
+        blake2b = hashlib.blake2b
+        h[long_words] = [
+            int.from_bytes(blake2b(data[a:b], digest_size=8).digest(), "little")
+            for a, b in zip(start[long_words].tolist(), end[long_words].tolist(), strict=True)
+        ]
+    return h
 
 
 def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every text's shingles, concatenated, and offsets (len(texts) + 1).
 
     Text i's shingle hashes are `hashes[offsets[i]:offsets[i + 1]]` (possibly repeated, when a
-    shingle occurs twice). Equal shingles always get equal hashes: words are hashed with a
-    fixed polynomial over their bytes, so results do not depend on the process.
+    shingle occurs twice). Equal shingles always get equal hashes: words are hashed from their
+    bytes alone (`_word_hashes`), so results do not depend on the process.
     """
     # One pass over all texts at once: C-level lower/translate/encode, then numpy finds the
-    # words (runs of bytes above 0x20) and hashes each with a polynomial over its bytes,
-    # computed for all words together from prefix sums. NUL separates the texts.
+    # words (runs of bytes above 0x20) and hashes them all together. NUL separates the texts.
     if not texts:
         return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
     clean = [t.replace("\x00", " ") if "\x00" in t else t for t in texts]
     data = "\x00".join(clean).lower().translate(_BATCH_TABLE).encode("utf-8", "surrogatepass") + b"\x00"
     arr = np.frombuffer(data, dtype=np.uint8)
-    n = arr.size
-    is_word = arr > 32
-    edge = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    word_start = np.flatnonzero(edge == 1)
-    word_end = np.flatnonzero(edge == -1)
+    is_word = np.zeros(arr.size + 2, dtype=bool)  # padded with a non-word byte at each end
+    np.greater(arr, 32, out=is_word[1:-1])
+    edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and end
+    word_start, word_end = edges[0::2], edges[1::2]
     text_end = np.flatnonzero(arr == 0)
     text_of_word = np.searchsorted(text_end, word_start)
     lengths = np.bincount(text_of_word, minlength=len(texts)).astype(np.int64)
-    pw, inv = _powers(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    weighted = arr.astype(np.uint64)
-    weighted += np.uint64(1)
-    weighted *= pw[:n]
-    np.cumsum(weighted, out=prefix[1:])
-    del weighted
-    flat = _mix((prefix[word_end] - prefix[word_start]) * inv[word_start])
+    flat = _word_hashes(data, word_start, word_end)
     total = flat.size
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     ends = starts + lengths

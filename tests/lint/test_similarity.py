@@ -249,3 +249,30 @@ def test_containment_finds_an_answer_pasted_into_a_longer_one() -> None:
     # The smaller text must be long enough to count.
     short = [len(t.split()) < 100 for t in texts]
     assert (300, 20) not in {(a, b) for a, b, *_ in near_copy_pairs(texts, 0.7, 0.8, contained_skip=short)}
+
+
+def test_signatures_densify_as_the_plain_definition_says() -> None:
+    """Each bin keeps its smallest low-32-bit value; an empty bin borrows the next filled bin's
+    (circularly) plus 0x2545F491 per step; a text without shingles stays all-empty."""
+    import numpy as np
+
+    from intone.lint.similarity import _EMPTY, _signatures
+
+    rng = random.Random(7)
+    for num_perm in (7, 16, 64):
+        counts = [rng.choice([0, 1, 2, 5, 40]) for _ in range(30)]
+        offsets = np.array([0, *np.cumsum(counts)], dtype=np.int64)
+        hashes = np.array([rng.getrandbits(64) for _ in range(int(offsets[-1]))], dtype=np.uint64)
+        got = _signatures(hashes, offsets, num_perm)
+        for t, n in enumerate(counts):
+            bins: dict[int, int] = {}
+            for h in hashes[offsets[t] : offsets[t] + n].tolist():
+                b = (h >> 32) % num_perm
+                bins[b] = min(bins.get(b, 1 << 32), h & 0xFFFFFFFF)
+            if not bins:
+                assert (got[t] == _EMPTY).all()
+                continue
+            for c in range(num_perm):
+                step = next(d for d in range(num_perm) if (c + d) % num_perm in bins)
+                want = (bins[(c + step) % num_perm] + step * 0x2545F491) & 0xFFFFFFFF
+                assert int(got[t, c]) == want, (num_perm, t, c)

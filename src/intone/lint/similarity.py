@@ -253,15 +253,17 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nd
         np.minimum.at(sig, text_of * num_perm + bins, hashes & _MASK32)
     sig = sig.reshape(n, num_perm)
     filled = sig != _EMPTY
-    cols = np.arange(num_perm)
-    where = np.where(filled, cols, 2 * num_perm)
-    where2 = np.concatenate([where, where + num_perm], axis=1)
-    nxt = np.minimum.accumulate(where2[:, ::-1], axis=1)[:, ::-1][:, :num_perm]
     has_any = filled.any(axis=1)
-    nxt[~has_any] = cols
+    # For each bin, the first filled bin at or after it, circularly: a running minimum down the
+    # bins (laid out bins x texts, so numpy's inner loop runs along the texts).
+    cols = np.arange(num_perm, dtype=np.int16)
+    where = np.where(filled.T, cols[:, None], np.int16(2 * num_perm))
+    twice = np.concatenate([where, where + np.int16(num_perm)], axis=0)
+    nxt = np.minimum.accumulate(twice[::-1], axis=0)[::-1][:num_perm].T
+    nxt = np.where(has_any[:, None], nxt, cols)
     dist = (nxt - cols).astype(np.uint64)
-    rows = np.arange(n)[:, None]
-    dense = (sig[rows, nxt % num_perm] + dist * np.uint64(0x2545F491)) & _MASK32
+    at = (np.arange(n, dtype=np.int64) * num_perm)[:, None] + nxt % np.int16(num_perm)
+    dense = (sig.ravel()[at] + dist * np.uint64(0x2545F491)) & _MASK32
     dense[~has_any] = _EMPTY
     return dense
 

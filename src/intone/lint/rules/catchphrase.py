@@ -189,7 +189,7 @@ class CatchphraseImbalance(DatasetRule):
         if not over:
             return found
         # Only maximal phrases: drop an n-gram inside a longer reported one with nearly its count.
-        over.sort(key=lambda g: (-len(g), -doc_freq[g]))
+        over.sort(key=lambda g: (-len(g), -doc_freq[g], g))  # ties by text: the same order every run
         kept: list[tuple[str, ...]] = []
         for g in over:
             joined = " " + " ".join(g) + " "
@@ -205,12 +205,12 @@ class CatchphraseImbalance(DatasetRule):
             lines = sorted({answers[positions[k]][0] for k in hit_k})
             phrase = _fold(members, texts, hit_k)
             pieces = () if len(members) == 1 else tuple(
-                sorted(((" ".join(g), doc_freq[g]) for g in members), key=lambda p: -p[1])
+                sorted(((" ".join(g), doc_freq[g]) for g in members), key=lambda p: (-p[1], p[0]))
             )
             found.append(
                 MarkerShare(phrase, (0.0, self.opt["max-share"]), len(hit_k), len(texts), len(answers), lines, pieces)
             )
-        found.sort(key=lambda m: -m.answers)
+        found.sort(key=lambda m: (-m.answers, m.phrase))
         return found
 
 

@@ -298,6 +298,9 @@ class DatasetProfile:
         def compute() -> list[str]:
             found = []
             for ex in self.examples:
+                if ex.answer_turns == (0,) and "\n" not in ex.prompt:  # one prompt, one answer: most
+                    found.append(ex.prompt)
+                    continue
                 turns = ex.prompt.split("\n") if ex.prompt else []
                 for turn in ex.answer_turns or [len(turns) - 1] * len(ex.answers):
                     found.append(turns[turn] if 0 <= turn < len(turns) else "")

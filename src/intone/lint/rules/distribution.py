@@ -282,11 +282,15 @@ class LengthOutlier(DatasetRule):
                 by_tag.setdefault(ex.tags[0], []).append(p)
         groups = [(f"examples tagged '{tag}'", members) for tag, members in by_tag.items() if len(members) >= least]
         tagged = {p for _label, members in groups for p in members}
-        prompts = profile.answer_prompts()
+        prompts: list[str] = []
 
         def prompt_words(p: int) -> int:
             ex = examples[owner[p]]
-            return ex.prompt_words if len(ex.answers) == 1 else word_count(prompts[p])
+            if len(ex.answers) == 1:
+                return ex.prompt_words
+            if not prompts:
+                prompts.extend(profile.answer_prompts())
+            return word_count(prompts[p])
 
         rest = sorted((prompt_words(p), p) for p in positions if p not in tagged)
         if not rest:

@@ -26,7 +26,12 @@ def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
     """Every user turn as (line, text), whitespace-normalised and case-folded, each text once."""
     seen: dict[str, int] = {}
     for ex in profile.examples:
-        for turn in ex.prompt.split("\n") if ex.prompt else ():
+        prompt = ex.prompt
+        if "\n" not in prompt:  # one user turn (most records)
+            if prompt:
+                seen.setdefault(prompt, ex.line)
+            continue
+        for turn in prompt.split("\n"):
             seen.setdefault(turn, ex.line)
     return [(line, text) for text, line in seen.items()]
 
@@ -82,7 +87,7 @@ class TemplatedPrompt(DatasetRule):
         total = len(prompts)
         if total < self.opt["min-prompts"]:
             return
-        tags = [_TAG_RE.match(text) for _, text in prompts]
+        tags = [_TAG_RE.match(text) if text[:1] == "[" else None for _, text in prompts]
         tagged = [line for (line, _), tag in zip(prompts, tags, strict=True) if tag]
         if len(tagged) > self.opt["max-tag-share"] * total:
             common = Counter(tag.group() for tag in tags if tag).most_common(3)

@@ -208,7 +208,7 @@ class DatasetProfile:
         blake2b = hashlib.blake2b
         for msg in record.messages:
             role, content = msg.role, msg.content
-            normal_text = " ".join(content.split())
+            normal_text = normalize_ws(content)
             normal = normal_text.encode("utf-8", "surrogatepass")
             parts += _ROLE_BYTES.get(role) or role.encode() + b"\x00", normal, b"\x01"
             if role == "user":
@@ -221,7 +221,7 @@ class DatasetProfile:
         example = ExampleStats(
             line=line.number,
             prompt="\n".join(prompts),
-            example_key=blake2b(b"".join(parts), digest_size=16).digest(),
+            example_key=blake2b(b"".join(parts), digest_size=KEY_BYTES).digest(),
             answers=tuple(answers),
             answer_words=shared(tuple([word_count(a) for a in answers])),
             tags=shared(tuple(record.tags)) if record.tags else (),

@@ -128,3 +128,12 @@ def test_packed_examples_come_back_equal() -> None:
     packed = pickle.loads(pickle.dumps(pack_examples(examples)))
     assert unpack_examples(packed) == examples
     assert unpack_examples(pack_examples([])) == []
+
+
+def test_the_collector_thresholds_come_back_after_a_lint(tmp_path: Path) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    report = Linter(Settings(cache=False)).lint_path(_file(tmp_path, 2))
+    assert report.n_records > 0
+    assert gc.get_threshold() == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -155,6 +155,16 @@ class RecordRule(Rule):
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         raise NotImplementedError
+
+    def check_many(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
+        """What `check` finds in each of `lines` (every one with a record), in order.
+
+        The engine hands record rules blocks of lines. A rule whose findings are rare may
+        override this with one quick search of the whole block for the lines that could hold a
+        finding, then `check` only those: it must find exactly what `check` finds line by line."""
+        check = self.check
+        for line in lines:
+            yield from check(line, ctx)
 
 
 class DatasetRule(Rule):

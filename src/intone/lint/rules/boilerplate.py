@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import Option, RecordRule
-from intone.lint.text import anchors, phrase_key, quick_words
+from intone.lint.text import anchors, phrase_key, quick_words, texts_with_words
 from intone.schemas.locate import locate_field
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ _ANCHORS = anchors(
     "internet update training cutoff cut",
     "openai anthropic deepmind meta mistral chatgpt hope free know hesitate happy glad delighted else today",
 )
+_NEEDLES = ("gpt", "certainly!", "of course!", "question")
+"""Substrings of which a lower-cased answer holds one when it holds "gpt" (tested apart from
+the anchors) or an opener."""
 _OPENER_RE = re.compile(r"\s*(?:" + "|".join(_OPENERS) + ")")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -140,6 +143,20 @@ class AssistantBoilerplate(RecordRule):
     summary = 'Answer uses stock AI-assistant phrasing ("As an AI", "I hope this helps")'
     fix_hint = "Rewrite the answer in the character's own words, or list the phrase under `allow`."
     options = (Option("allow", [], "Phrases the persona may say (not reported)."),)
+
+    def check_many(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
+        # One search of the whole block for the answers that could hold a phrase (an anchor
+        # word, "gpt", or an opener's key word); only their records are checked one by one.
+        owner: list[int] = []
+        texts: list[str] = []
+        for n, line in enumerate(lines):
+            for msg in line.record.messages:
+                if msg.role == "assistant":
+                    owner.append(n)
+                    texts.append(msg.content)
+        candidates = texts_with_words(texts, _ANCHORS, _NEEDLES)
+        for n in sorted({owner[i] for i in candidates}):
+            yield from self.check(lines[n], ctx)
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         allowed = [phrase_key(p) for p in self.opt["allow"]]

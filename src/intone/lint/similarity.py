@@ -201,9 +201,8 @@ def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.nda
     np.greater(arr, 32, out=is_word[1:-1])
     edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and end
     word_start, word_end = edges[0::2], edges[1::2]
-    text_end = np.flatnonzero(arr == 0)
-    text_of_word = np.searchsorted(text_end, word_start)
-    lengths = np.bincount(text_of_word, minlength=len(texts)).astype(np.int64)
+    # Words per text: how many words start before each text's closing NUL.
+    lengths = np.diff(np.searchsorted(word_start, np.flatnonzero(arr == 0)), prepend=0).astype(np.int64)
     flat = _word_hashes(data, word_start, word_end)
     total = flat.size
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -320,21 +319,21 @@ def near_copy_pairs(
     keep = [i for i in range(len(texts)) if skip is None or not skip[i]]
     if len(keep) < 2:
         return []
-    # Chunks of texts bound the temporary word lists and arrays (memory stays flat).
-    # Signatures are stored as uint32 (values are 32-bit) in one preallocated array.
-    parts, counts = [], []
+    # Chunks of texts bound the temporary word lists and arrays (memory stays flat); each
+    # chunk's shingle hashes are kept for the exact verification, with the chunk's sampled
+    # (shingle, text) keys for the containment index. Signatures are stored as uint32 (values
+    # are 32-bit) in one preallocated array.
+    chunks: list[tuple[np.ndarray, np.ndarray]] = []
+    sampled: list[np.ndarray] = []
     sig = np.empty((len(keep), num_perm), dtype=np.uint32)
     for start in range(0, len(keep), CHUNK):
         h, o = shingle_hashes([texts[i] for i in keep[start : start + CHUNK]], k)
-        parts.append(h)
-        counts.append(np.diff(o))
+        chunks.append((h, o))
         sig[start : start + o.size - 1] = _signatures(h, o, num_perm) & _MASK32
-    hashes = np.concatenate(parts)
-    offsets = np.concatenate(([0], np.cumsum(np.concatenate(counts)))).astype(np.int64)
-    del parts
-    if hashes.size == 0:
-        return []
-    idx = np.flatnonzero(np.diff(offsets) > 0)  # positions in `keep`
+        if min_containment is not None:
+            sampled.append(_sampled_keys(h, o, start))
+    sizes = np.concatenate([np.diff(o) for _h, o in chunks])
+    idx = np.flatnonzero(sizes > 0)  # positions in `keep`
     if idx.size < 2:
         return []
     candidates: set[tuple[int, int]] = set()
@@ -344,6 +343,12 @@ def near_copy_pairs(
         members = idx.tolist()
         candidates = {(b, a) for i, a in enumerate(members) for b in members[i + 1 :]}
     bands, rows = _lsh_params(threshold, num_perm)
+    # Each band's key with the text's position in its low bits: one plain sort groups equal
+    # keys, positions ascending. (Keys that differ only in those bits share a bucket: extra
+    # candidates, verified below.)
+    bits = max(1, int(idx.size - 1).bit_length())
+    position = np.arange(idx.size, dtype=np.uint64)
+    high = ~np.uint64((1 << bits) - 1)
     for band in range(0 if brute else bands):
         # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
         # columns would carry little more information than a single column.
@@ -351,18 +356,15 @@ def near_copy_pairs(
         key = np.zeros(idx.size, dtype=np.uint64)
         for c in range(block.shape[1]):
             key = _mix(key * np.uint64(0x100000001B3) + block[:, c])
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-        same = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
-        if same.size == 0:
+        ordered = np.sort((key & high) | position)
+        same = (ordered[1:] & high) == (ordered[:-1] & high)
+        if not same.any():
             continue
-        # Runs of equal keys: start where the previous element differs.
-        starts = same[np.concatenate(([True], np.diff(same) > 1))]
-        for s in starts.tolist():
-            e = s + 1
-            while e < order.size and sorted_key[e] == sorted_key[s]:
-                e += 1
-            members = idx[order[s:e]].tolist()  # ascending text order (stable sort)
+        # Runs of equal keys: [start, end) of each run of two or more.
+        change = np.flatnonzero(np.diff(np.concatenate(([False], same, [False])).astype(np.int8)))
+        texts_in_order = idx[(ordered & ~high).astype(np.int64)]
+        for s, e in zip(change[0::2].tolist(), (change[1::2] + 1).tolist(), strict=True):
+            members = texts_in_order[s:e].tolist()  # ascending text order
             for m in range(1, len(members)):
                 later = members[m]
                 for earlier in members[max(0, m - max_bucket) : m]:
@@ -373,13 +375,15 @@ def near_copy_pairs(
         if contained_skip is not None:
             queries = ~np.asarray([bool(contained_skip[i]) for i in keep], dtype=bool)
         if not brute:
-            candidates |= _containment_candidates(hashes, offsets, queries, max_bucket)
+            candidates |= _containment_candidates(np.concatenate(sampled), len(keep), queries, max_bucket)
     sets: dict[int, set[int]] = {}
 
     def shingle_set(i: int) -> set[int]:
         got = sets.get(i)
         if got is None:
-            got = sets[i] = set(hashes[offsets[i] : offsets[i + 1]].tolist())
+            chunk, at = divmod(i, CHUNK)
+            h, o = chunks[chunk]
+            got = sets[i] = set(h[o[at] : o[at + 1]].tolist())
         return got
 
     found = []
@@ -399,25 +403,34 @@ def near_copy_pairs(
     return found
 
 
+_TEXT_BITS = 24
+_TEXT_MASK = np.uint64((1 << _TEXT_BITS) - 1)
+
+
+def _sampled_keys(hashes: np.ndarray, offsets: np.ndarray, first_text: int) -> np.ndarray:
+    """One key per sampled shingle of these texts (numbered from `first_text`): the shingle
+    hash's top 40 bits, then the text's number. A rare clash of 40-bit hashes only adds a
+    containment candidate, which is verified exactly."""
+    at = np.flatnonzero((hashes & np.uint64(CONTAINMENT_SAMPLE - 1)) == 0)
+    text = np.searchsorted(offsets, at, side="right") - 1 + first_text
+    return (hashes[at] & ~_TEXT_MASK) | text.astype(np.uint64)
+
+
 def _containment_candidates(
-    hashes: np.ndarray, offsets: np.ndarray, queries: np.ndarray, max_bucket: int
+    keys: np.ndarray, n: int, queries: np.ndarray, max_bucket: int
 ) -> set[tuple[int, int]]:
-    """(later, earlier) pairs in which the smaller text, one of `queries`, shares at least half
-    of its sampled shingles with the other. A shingle held by more than `max_bucket` texts is
-    not used (boilerplate; such texts are low-diversity's business)."""
-    n = offsets.size - 1
-    if n >= 1 << 24:
+    """(later, earlier) pairs of the `n` texts in which the smaller text, one of `queries`,
+    shares at least half of its sampled shingles (`keys`, from `_sampled_keys`) with the
+    other. A shingle held by more than `max_bucket` texts is not used (boilerplate; such texts
+    are low-diversity's business)."""
+    if n >= 1 << _TEXT_BITS:
         raise ValueError("too many texts for the containment index")
-    text_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(offsets))
-    picked = (hashes & np.uint64(CONTAINMENT_SAMPLE - 1)) == 0
-    # One sortable key per (shingle, text): the shingle hash's top 40 bits, then the text. A
-    # rare clash of 40-bit hashes only adds a candidate, which is verified exactly.
-    low = np.uint64((1 << 24) - 1)
-    keys = np.sort((hashes[picked] & ~low) | text_of[picked])
+    low = _TEXT_MASK
+    keys = np.sort(keys)
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # each (shingle, text) once
     if keys.size < 2:
         return set()
-    h, t = keys >> np.uint64(24), (keys & low).astype(np.int64)
+    h, t = keys >> np.uint64(_TEXT_BITS), (keys & low).astype(np.int64)
     sampled = np.bincount(t, minlength=n)
     run_start = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
     run_len = np.diff(np.concatenate((run_start, [h.size])))

@@ -72,9 +72,10 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from intone.lint.engine import Linter, LintResult
+    from intone.lint.engine import Linter, LintResult, collect_rarely
     from intone.lint.reporters import report
 
+    collect_rarely()
     settings = load_settings_for(args)
     entries = collect_paths(args.paths)
     if not entries:

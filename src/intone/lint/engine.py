@@ -421,6 +421,14 @@ def _few_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def collect_rarely() -> None:
+    """`_few_collections`' setting for the rest of the process: for a command that lints and
+    exits, so that no collection of the young objects follows each file's lint."""
+    import gc
+
+    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
+
+
 def _can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and not os.environ.get("INTONE_NO_FORK")
 

@@ -33,6 +33,7 @@ class DuplicateExample(DatasetRule):
     code = "IN300"
     name = "duplicate-example"
     severity = "error"
+    cost = 0.05
     summary = "Exact duplicate of an earlier example"
     fix_hint = "Delete this copy or rewrite it into a different example."
 
@@ -72,6 +73,7 @@ class DuplicatePrompt(DatasetRule):
     code = "IN301"
     name = "duplicate-prompt"
     severity = "warning"
+    cost = 0.1
     summary = "Same user prompt as an earlier example"
     fix_hint = "Keep one answer, or make the prompts differ."
 

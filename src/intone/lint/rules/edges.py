@@ -208,6 +208,7 @@ class RepeatedOpener(_RepeatedEdge):
     code = "IN420"
     name = "repeated-opener"
     severity = "warning"
+    cost = 0.1
     summary = "Many answers start with the same words"
     fix_hint = "Vary how answers open; cut the stock opener from most of them."
     end = 0
@@ -241,6 +242,7 @@ class RepeatedCloser(_RepeatedEdge):
     code = "IN421"
     name = "repeated-closer"
     severity = "warning"
+    cost = 0.02
     summary = "Many answers end with the same words"
     fix_hint = "End answers when the content ends; keep the sign-off for a few of them."
     end = 1

@@ -54,7 +54,7 @@ class NearDuplicate(DatasetRule):
     code = "IN302"
     name = "near-duplicate"
     severity = "warning"
-    cost = 10.0  # as much as the other dataset rules together, on a large file
+    cost = 1.0
     summary = "Answers that nearly copy each other"
     fix_hint = "Rewrite all but one into genuinely different answers, or delete them."
     options = (

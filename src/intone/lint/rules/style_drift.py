@@ -69,6 +69,7 @@ class StyleDrift(DatasetRule):
     code = "IN410"
     name = "style-drift"
     severity = "warning"
+    cost = 0.4
     summary = "An answer, or a stretch of the file, is written in another voice"
     fix_hint = "Rewrite this answer in the persona's voice, or drop it."
     options = (

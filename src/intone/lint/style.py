@@ -42,9 +42,9 @@ _CAPS_TOKEN = re.compile(r"(?<![\w'’])(?:[A-Z][A-Z'’]*[A-Z]s?|[IA])(?![\w'�
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
 _SENTENCE_SPLIT = re.compile(r"[.!?…]+[\"')\]’”]*(?=\s|$)|\n")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-_DASHES = re.compile(r"—|–|(?<=\s)-(?=\s)|--|\.\.\.|…")
+_SPACED_HYPHEN = re.compile(r"(?<=\s)-(?=\s)")
 # A colon that ends its line introduces a block or a list (content); one inside a line is voice.
-_SEMICOLONS = re.compile(r";|:(?![ \t]*(?:\n|$))")
+_COLONS = re.compile(r":(?![ \t]*(?:\n|$))")
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
 SHOUT_RUN = 3
 """All-caps words in a row that make a shouted phrase rather than a list of acronyms."""
@@ -137,8 +137,8 @@ def answer_style(text: str) -> AnswerStyle:
         "commas": prose.count(",") * per100,
         "exclamations": prose.count("!") * per100,
         "questions": prose.count("?") * per100,
-        "dashes": len(_DASHES.findall(prose)) * per100,
-        "semicolons": len(_SEMICOLONS.findall(prose)) * per100,
+        "dashes": _dashes(prose) * per100,
+        "semicolons": (prose.count(";") + (len(_COLONS.findall(prose)) if ":" in prose else 0)) * per100,
         "shouting": shouted * per100,
         "contractions": contractions * per100,
         "first_person": first * per100,
@@ -146,10 +146,22 @@ def answer_style(text: str) -> AnswerStyle:
         "third_person": third * per100,
         "function_words": 0.0,
         "word_letters": sum(len(w) - w.count("'") for w in words) / n if n else 0.0,
-        "emoji": len(_EMOJI.findall(prose)) * per100,
+        "emoji": (0 if prose.isascii() else len(_EMOJI.findall(prose))) * per100,
         "stock_phrases": float(len(stock)),
     }
     return AnswerStyle(n, values, function_counts, stock)
+
+
+def _dashes(prose: str) -> int:
+    """Dashes and ellipses: "—", "–", "…", "--", "..." and a hyphen with space on both sides.
+    (Counted one kind at a time: no two kinds can overlap, and `str.count` is far quicker than
+    one regex for them all.)"""
+    found = prose.count("--") + prose.count("...")
+    if not prose.isascii():
+        found += prose.count("—") + prose.count("–") + prose.count("…")
+    if "-" in prose:
+        found += len(_SPACED_HYPHEN.findall(prose))
+    return found
 
 
 def _drop_acronyms(prose: str) -> tuple[str, int]:

@@ -66,6 +66,8 @@ _NAME_LIST = re.compile(
     r"(?<![\w'’])(?:(?:[A-Z][\w'’-]*[ \t][A-Z][\w'’-]*|[\w'’-]+),[ \t]+){2,}"
     r"(?:(?:and|or)[ \t]+)?[\w'’-]+"
 )
+_MARKER_STARTS = frozenset("-*+•#>0123456789")
+"""The first character of a line that `_MARKERS` may strip a marker from."""
 _MARKERS = re.compile(r"^[ \t]*(?:[-*+•]|\d+[.)]|#{1,6}|>)[ \t]+|\*\*|__", re.MULTILINE)
 
 
@@ -76,8 +78,13 @@ def mask_content(text: str) -> str:
     the surrounding words to tell an acronym from shouting."""
     if "```" in text or "~~~" in text:
         text = _FENCE.sub("\n\n", text)
-    text = _LINE_MASK.sub("", text)
-    text = _MARKERS.sub("", text)
+    if "\n" in text:
+        text = _LINE_MASK.sub("", text)
+    elif _LINE_MASK.match(text):  # one line: the only line start is the first character
+        text = ""
+    starts = text.lstrip(" \t")[:1]
+    if "\n" in text or "**" in text or "__" in text or starts in _MARKER_STARTS or not text.isascii():
+        text = _MARKERS.sub("", text)
     for hint, pattern in _INLINE:
         if hint.search(text):
             text = pattern.sub(" ", text)

@@ -48,6 +48,7 @@ def word_count(text: str) -> int:
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_ASCII_LETTER_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
 def letter_words(prose: str) -> list[str]:
@@ -56,6 +57,8 @@ def letter_words(prose: str) -> list[str]:
     For the voice features of masked prose (`intone.lint.style`), where a contraction is itself
     a feature: digits and underscores are not letters, curly apostrophes become straight ones.
     On prose this splits as `words` does, except that `words` drops the apostrophes."""
+    if prose.isascii():  # lower-casing first changes no ASCII letter into a non-letter
+        return _ASCII_LETTER_WORD.findall(prose.lower())
     return [w.lower().replace("’", "'") for w in _LETTER_WORD.findall(prose)]
 
 

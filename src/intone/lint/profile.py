@@ -166,12 +166,12 @@ class AnswerTable(Sequence[tuple[int, str]]):
     __slots__ = ("lines", "texts")
 
     def __init__(self, examples: Iterable[ExampleStats]) -> None:
-        self.lines = array("q")
-        self.texts: list[str] = []
-        for ex in examples:
-            for text in ex.answers:
-                self.lines.append(ex.line)
-                self.texts.append(text)
+        examples = examples if isinstance(examples, list) else list(examples)
+        self.texts: list[str] = [text for ex in examples for text in ex.answers]
+        if len(self.texts) == len(examples) and all(len(ex.answers) == 1 for ex in examples):
+            self.lines = array("q", [ex.line for ex in examples])  # one answer each: most files
+        else:
+            self.lines = array("q", [ex.line for ex in examples for _ in ex.answers])
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -24,8 +24,13 @@ MIN_FRAME, MAX_FRAME = 2, 8
 
 def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
     """Every user turn as (line, text), whitespace-normalised and case-folded, each text once."""
+    examples = profile.examples
+    prompts = [ex.prompt for ex in examples]
+    if not any("\n" in p for p in prompts):  # one user turn each (most files): at C speed
+        first_line = dict(zip(reversed(prompts), [ex.line for ex in reversed(examples)], strict=True))
+        return [(first_line[p], p) for p in dict.fromkeys(prompts) if p]
     seen: dict[str, int] = {}
-    for ex in profile.examples:
+    for ex in examples:
         prompt = ex.prompt
         if "\n" not in prompt:  # one user turn (most records)
             if prompt:
@@ -73,6 +78,7 @@ class TemplatedPrompt(DatasetRule):
     code = "IN304"
     name = "templated-prompt"
     severity = "warning"
+    cost = 0.3
     summary = "Many prompts share a fixed frame (a [Tag], the same opening or closing words)"
     fix_hint = "Write prompts as users type them; move categories to `tags` and drop the fixed instruction."
     options = (
@@ -87,14 +93,17 @@ class TemplatedPrompt(DatasetRule):
         total = len(prompts)
         if total < self.opt["min-prompts"]:
             return
-        tags = [_TAG_RE.match(text) if text[:1] == "[" else None for _, text in prompts]
-        tagged = [line for (line, _), tag in zip(prompts, tags, strict=True) if tag]
-        if len(tagged) > self.opt["max-tag-share"] * total:
-            common = Counter(tag.group() for tag in tags if tag).most_common(3)
-            shown = ", ".join(f'"{tag}"' for tag, _ in common)
-            what = f'start with a bracketed tag "[…]" (e.g. {shown})'
-            yield self._finding(ctx, len(tagged), sorted(set(tagged)), total, what, "max-tag-share")
-        texts = [text[tag.end() :] if tag else text for (_, text), tag in zip(prompts, tags, strict=True)]
+        texts = [text for _, text in prompts]
+        # (A prompt text holds no newline: joined by newlines, "\n[" finds any that opens with "[".)
+        if "\n[" in "\n" + "\n".join(texts):
+            tags = [_TAG_RE.match(text) if text[:1] == "[" else None for text in texts]
+            tagged = [line for (line, _), tag in zip(prompts, tags, strict=True) if tag]
+            if len(tagged) > self.opt["max-tag-share"] * total:
+                common = Counter(tag.group() for tag in tags if tag).most_common(3)
+                shown = ", ".join(f'"{tag}"' for tag, _ in common)
+                what = f'start with a bracketed tag "[…]" (e.g. {shown})'
+                yield self._finding(ctx, len(tagged), sorted(set(tagged)), total, what, "max-tag-share")
+            texts = [text[tag.end() :] if tag else text for text, tag in zip(texts, tags, strict=True)]
         # Frames are counted on an evenly spaced sample (a frame in more than max-share of the
         # prompts is in about that share of any even sample); their lines come from every prompt.
         sample = evenly_spaced(len(texts), self.SAMPLE)

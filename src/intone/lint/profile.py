@@ -159,16 +159,27 @@ def _cut(text: str | bytes, lengths: Sequence[int]) -> list:
     return [text[a:b] for a, b in pairwise(ends)]
 
 
+_ANSWERS = operator.attrgetter("answers")
+
+
+def one_answer_each(examples: list[ExampleStats]) -> bool:
+    """Whether every example has exactly one answer (most files): then answer i is example i's."""
+    return set(map(len, map(_ANSWERS, examples))) == {1}
+
+
 class AnswerTable(Sequence[tuple[int, str]]):
     """Every answer as (line, text), stored as an array of line numbers and a list of texts: a
     million answers take 16 MB here instead of the 72 MB of a million (line, text) tuples."""
 
     __slots__ = ("lines", "texts")
 
-    def __init__(self, examples: Iterable[ExampleStats]) -> None:
+    def __init__(self, examples: Iterable[ExampleStats], single: bool | None = None) -> None:
+        """`single`: whether every example has one answer, when the caller knows."""
         examples = examples if isinstance(examples, list) else list(examples)
         self.texts: list[str] = [text for ex in examples for text in ex.answers]
-        if len(self.texts) == len(examples) and all(len(ex.answers) == 1 for ex in examples):
+        if single is None:
+            single = len(self.texts) == len(examples) and one_answer_each(examples)
+        if single:
             self.lines = array("q", [ex.line for ex in examples])  # one answer each: most files
         else:
             self.lines = array("q", [ex.line for ex in examples for _ in ex.answers])
@@ -249,16 +260,20 @@ class DatasetProfile:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def one_answer_each(self) -> bool:
+        """Whether every example has exactly one answer (then answer i is example i's)."""
+        return self._cached("one_answer_each", lambda: one_answer_each(self.examples))
+
     def answers(self) -> AnswerTable:
         """Every assistant turn in file order as (line, text)."""
-        return self._cached("answers", lambda: AnswerTable(self.examples))
+        return self._cached("answers", lambda: AnswerTable(self.examples, self.one_answer_each()))
 
     def answer_example(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the index of its example."""
 
         def compute() -> Sequence[int]:
             examples = self.examples
-            if all(len(ex.answers) == 1 for ex in examples):
+            if self.one_answer_each():
                 return array("q", range(len(examples)))
             return array("q", [i for i, ex in enumerate(examples) for _ in ex.answers])
 
@@ -270,6 +285,12 @@ class DatasetProfile:
 
         def compute() -> Sequence[int]:
             keys: list[bytes | str] = []
+            if self.one_answer_each():
+                keys = [ex.answer_keys for ex in self.examples]
+                if set(map(len, keys)) == {KEY_BYTES}:  # one digest each: the form `add` gives
+                    first_at: dict[bytes | str, int] = {}
+                    return array("q", map(first_at.setdefault, keys, range(len(keys))))
+                keys = []
             for ex in self.examples:
                 key, n = ex.answer_keys, len(ex.answers)
                 if n == 1 and len(key) == KEY_BYTES:

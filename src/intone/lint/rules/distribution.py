@@ -277,24 +277,31 @@ class LengthOutlier(DatasetRule):
         examples = profile.examples
         least = self.opt["min-answers"]
         by_tag: dict[str, list[int]] = {}
-        for p in positions:
-            ex = examples[owner[p]]
-            # A tag describes a conversation, so only a one-answer example's answer is its tag's.
-            if ex.tags and len(ex.answers) == 1:
-                by_tag.setdefault(ex.tags[0], []).append(p)
+        if any(ex.tags for ex in examples):
+            for p in positions:
+                ex = examples[owner[p]]
+                # A tag describes a conversation, so only a one-answer example's answer is its tag's.
+                if ex.tags and len(ex.answers) == 1:
+                    by_tag.setdefault(ex.tags[0], []).append(p)
         groups = [(f"examples tagged '{tag}'", members) for tag, members in by_tag.items() if len(members) >= least]
         tagged = {p for _label, members in groups for p in members}
-        prompts: list[str] = []
+        untagged = [p for p in positions if p not in tagged] if tagged else list(positions)
+        if profile.one_answer_each():
+            # One answer per example (most files): answer p is example p's, its prompt's words known.
+            counts = [ex.prompt_words for ex in examples]
+            rest = sorted(zip(map(counts.__getitem__, untagged), untagged))
+        else:
+            prompts: list[str] = []
 
-        def prompt_words(p: int) -> int:
-            ex = examples[owner[p]]
-            if len(ex.answers) == 1:
-                return ex.prompt_words
-            if not prompts:
-                prompts.extend(profile.answer_prompts())
-            return word_count(prompts[p])
+            def prompt_words(p: int) -> int:
+                ex = examples[owner[p]]
+                if len(ex.answers) == 1:
+                    return ex.prompt_words
+                if not prompts:
+                    prompts.extend(profile.answer_prompts())
+                return word_count(prompts[p])
 
-        rest = sorted((prompt_words(p), p) for p in positions if p not in tagged)
+            rest = sorted((prompt_words(p), p) for p in untagged)
         if not rest:
             return groups
         if len(rest) < least:  # too few to judge alone: compare them with everything

@@ -28,7 +28,8 @@ def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
     prompts = [ex.prompt for ex in examples]
     if not any("\n" in p for p in prompts):  # one user turn each (most files): at C speed
         first_line = dict(zip(reversed(prompts), [ex.line for ex in reversed(examples)], strict=True))
-        return [(first_line[p], p) for p in dict.fromkeys(prompts) if p]
+        first_line.pop("", None)
+        return sorted(zip(first_line.values(), first_line.keys()))  # lines are distinct: file order
     seen: dict[str, int] = {}
     for ex in examples:
         prompt = ex.prompt
@@ -117,11 +118,13 @@ class TemplatedPrompt(DatasetRule):
         self, prompts: list[tuple[int, str]], texts: list[str], sampled_words: list[list[str]], judged: int, end: int
     ) -> list[tuple[tuple[str, ...], int, list[int]]]:
         """The frames over `max-share` at one end (0: first words, 1: last words), longest kept."""
-        counts: Counter[tuple[str, ...]] = Counter()
-        for ws in sampled_words:
-            edge = tuple(ws[:MAX_FRAME]) if end == 0 else tuple(ws[-MAX_FRAME:])
-            for n in range(MIN_FRAME, min(MAX_FRAME, len(ws) - 1) + 1):
-                counts[edge[:n] if end == 0 else edge[-n:]] += 1
+        sizes = range(MIN_FRAME, MAX_FRAME + 1)
+        if end == 0:
+            edges = [(tuple(ws[:MAX_FRAME]), len(ws) - 1) for ws in sampled_words]
+            counts = Counter(edge[:n] for edge, most in edges for n in sizes if n <= most)
+        else:
+            edges = [(tuple(ws[-MAX_FRAME:]), len(ws) - 1) for ws in sampled_words]
+            counts = Counter(edge[-n:] for edge, most in edges for n in sizes if n <= most)
         limit = self.opt["max-share"] * judged
         over = {g: c for g, c in counts.items() if c > limit and not all(w in PROMPT_STOPWORDS for w in g)}
         reported: list[tuple[str, ...]] = []

@@ -393,13 +393,14 @@ class DatasetProfile:
         def compute():
             from intone.lint.similarity import near_copy_pairs
 
-            answers = self.answers()
-            words = self.answer_word_lengths()
-            original = self.answer_original()
-            skip = [n < min_words or original[i] != i for i, n in enumerate(words)]
-            contained_skip = [n < containment_min_words for n in words]
+            import numpy as np
+
+            words = np.asarray(self.answer_word_lengths(), dtype=np.int64)
+            original = np.asarray(self.answer_original(), dtype=np.int64)
+            skip = (words < min_words) | (original != np.arange(words.size))
+            contained_skip = words < containment_min_words
             return near_copy_pairs(
-                [a for _l, a in answers],
+                self.answers().texts,
                 threshold,
                 min_containment,
                 num_perm=num_perm,

@@ -248,21 +248,26 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nd
     sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
     if hashes.size:
         text_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-        bins = ((hashes >> np.uint64(32)) % np.uint64(num_perm)).astype(np.int64)
+        high = hashes >> np.uint64(32)
+        if num_perm & (num_perm - 1) == 0:  # a power of two: the modulo is a mask
+            bins = (high & np.uint64(num_perm - 1)).astype(np.int64)
+        else:
+            bins = (high % np.uint64(num_perm)).astype(np.int64)
         np.minimum.at(sig, text_of * num_perm + bins, hashes & _MASK32)
     sig = sig.reshape(n, num_perm)
     filled = sig != _EMPTY
     has_any = filled.any(axis=1)
-    # For each bin, the first filled bin at or after it, circularly: a running minimum down the
-    # bins (laid out bins x texts, so numpy's inner loop runs along the texts).
+    # For each bin, the distance to the first filled bin at or after it, circularly: by
+    # doubling, each step taking the minimum with the distance `step` bins on, plus `step`.
+    dist = np.where(filled, np.int16(0), np.int16(num_perm))
+    step = 1
+    while step < num_perm:
+        dist = np.minimum(dist, np.concatenate((dist[:, step:], dist[:, :step]), axis=1) + np.int16(step))
+        step *= 2
+    dist[~has_any] = 0
     cols = np.arange(num_perm, dtype=np.int16)
-    where = np.where(filled.T, cols[:, None], np.int16(2 * num_perm))
-    twice = np.concatenate([where, where + np.int16(num_perm)], axis=0)
-    nxt = np.minimum.accumulate(twice[::-1], axis=0)[::-1][:num_perm].T
-    nxt = np.where(has_any[:, None], nxt, cols)
-    dist = (nxt - cols).astype(np.uint64)
-    at = (np.arange(n, dtype=np.int64) * num_perm)[:, None] + nxt % np.int16(num_perm)
-    dense = (sig.ravel()[at] + dist * np.uint64(0x2545F491)) & _MASK32
+    at = (cols + dist) % np.int16(num_perm) + (np.arange(n, dtype=np.int64) * num_perm)[:, None]
+    dense = (sig.ravel()[at] + dist.astype(np.uint64) * np.uint64(0x2545F491)) & _MASK32
     dense[~has_any] = _EMPTY
     return dense
 
@@ -316,7 +321,10 @@ def near_copy_pairs(
     search can miss a pair but never invent one. Up to `BRUTE_FORCE_MAX` texts every pair is
     compared. Sorted by (later, earlier).
     """
-    keep = [i for i in range(len(texts)) if skip is None or not skip[i]]
+    if skip is None:
+        keep = list(range(len(texts)))
+    else:
+        keep = np.flatnonzero(~np.asarray(skip, dtype=bool)).tolist()
     if len(keep) < 2:
         return []
     # Chunks of texts bound the temporary word lists and arrays (memory stays flat); each
@@ -373,7 +381,7 @@ def near_copy_pairs(
     if min_containment is not None:
         queries = np.ones(len(keep), dtype=bool)
         if contained_skip is not None:
-            queries = ~np.asarray([bool(contained_skip[i]) for i in keep], dtype=bool)
+            queries = ~np.asarray(contained_skip, dtype=bool)[np.asarray(keep, dtype=np.int64)]
         if not brute:
             candidates |= _containment_candidates(np.concatenate(sampled), len(keep), queries, max_bucket)
     sets: dict[int, set[int]] = {}

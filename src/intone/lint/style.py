@@ -132,6 +132,7 @@ def answer_style(text: str) -> AnswerStyle:
             word.endswith(CONTRACTION_SUFFIXES) or (word.endswith("'s") and word[:-2] in S_CONTRACTIONS)
         ):
             contractions += c
+    joined = "".join(words)
     values = {
         "sentence_words": n / sentences,
         "commas": prose.count(",") * per100,
@@ -145,7 +146,7 @@ def answer_style(text: str) -> AnswerStyle:
         "second_person": second * per100,
         "third_person": third * per100,
         "function_words": 0.0,
-        "word_letters": sum(len(w) - w.count("'") for w in words) / n if n else 0.0,
+        "word_letters": (len(joined) - joined.count("'")) / n if n else 0.0,
         "emoji": (0 if prose.isascii() else len(_EMOJI.findall(prose))) * per100,
         "stock_phrases": float(len(stock)),
     }

@@ -78,7 +78,7 @@ class CatchphraseImbalance(DatasetRule):
     code = "IN430"
     name = "catchphrase-imbalance"
     severity = "warning"
-    cost = 0.13
+    cost = 0.11
     summary = "A phrase is in too many answers, or a declared marker in too few or too many"
     fix_hint = "Keep each signature phrase to a deliberate share of the answers."
     options = (

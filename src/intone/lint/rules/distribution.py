@@ -76,7 +76,7 @@ class LengthUniformity(DatasetRule):
     code = "IN400"
     name = "length-uniformity"
     severity = "warning"
-    cost = 0.05
+    cost = 0.045
     summary = "Answer lengths spread too narrowly"
     fix_hint = (
         "Vary lengths deliberately: short answers to small talk ('hi', 'thanks'), long ones to "
@@ -223,7 +223,7 @@ class LengthOutlier(DatasetRule):
     code = "IN401"
     name = "length-outlier"
     severity = "info"
-    cost = 0.2
+    cost = 0.18
     summary = "One answer far longer or shorter than the rest"
     fix_hint = "Check this answer: trim or split it, or add more answers of this length if deliberate."
     options = (
@@ -351,7 +351,7 @@ class LowDiversity(DatasetRule):
     code = "IN303"
     name = "low-diversity"
     severity = "info"
-    cost = 0.1
+    cost = 0.05
     summary = "Answers reuse the same word pairs (low distinct-2)"
     fix_hint = "Write more answers from scratch and vary sentence structure instead of filling templates."
     options = (

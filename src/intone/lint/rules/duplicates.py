@@ -33,7 +33,7 @@ class DuplicateExample(DatasetRule):
     code = "IN300"
     name = "duplicate-example"
     severity = "error"
-    cost = 0.05
+    cost = 0.03
     summary = "Exact duplicate of an earlier example"
     fix_hint = "Delete this copy or rewrite it into a different example."
 

@@ -242,7 +242,7 @@ class RepeatedCloser(_RepeatedEdge):
     code = "IN421"
     name = "repeated-closer"
     severity = "warning"
-    cost = 0.02
+    cost = 0.015
     summary = "Many answers end with the same words"
     fix_hint = "End answers when the content ends; keep the sign-off for a few of them."
     end = 1

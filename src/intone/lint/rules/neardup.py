@@ -54,7 +54,7 @@ class NearDuplicate(DatasetRule):
     code = "IN302"
     name = "near-duplicate"
     severity = "warning"
-    cost = 1.0
+    cost = 0.9
     summary = "Answers that nearly copy each other"
     fix_hint = "Rewrite all but one into genuinely different answers, or delete them."
     options = (

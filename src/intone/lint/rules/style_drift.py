@@ -69,7 +69,7 @@ class StyleDrift(DatasetRule):
     code = "IN410"
     name = "style-drift"
     severity = "warning"
-    cost = 0.4
+    cost = 0.45
     summary = "An answer, or a stretch of the file, is written in another voice"
     fix_hint = "Rewrite this answer in the persona's voice, or drop it."
     options = (

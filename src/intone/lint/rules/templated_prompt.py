@@ -79,7 +79,7 @@ class TemplatedPrompt(DatasetRule):
     code = "IN304"
     name = "templated-prompt"
     severity = "warning"
-    cost = 0.3
+    cost = 0.35
     summary = "Many prompts share a fixed frame (a [Tag], the same opening or closing words)"
     fix_hint = "Write prompts as users type them; move categories to `tags` and drop the fixed instruction."
     options = (

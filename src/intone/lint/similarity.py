@@ -159,6 +159,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 _LOW_BYTES = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _LONG_WORD = 16
+_MIXED_LENGTHS = _mix(np.arange(9, dtype=np.uint64))
+"""`_mix(length)` for words of 0 to 8 bytes (their last-8-bytes part is 0)."""
 
 
 def _word_hashes(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -171,8 +173,13 @@ def _word_hashes(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     eight = np.ndarray((len(data) + 1,), dtype="<u8", buffer=buf, strides=(1,))  # 8 bytes from each offset
     length = end - start
     first = eight[start] & _LOW_BYTES[np.minimum(length, 8)]
-    last = np.where(length > 8, eight[np.maximum(end - 8, 0)], np.uint64(0))
-    h = _mix(first ^ _mix(last + length.astype(np.uint64)))
+    # The inner mix of (last 8 bytes + length): a word of up to 8 bytes has no last part, so
+    # its inner value depends on its length alone (a table); only longer words compute it.
+    inner = _MIXED_LENGTHS[np.minimum(length, 8)]
+    longer = np.flatnonzero(length > 8)
+    if longer.size:
+        inner[longer] = _mix(eight[end[longer] - 8] + length[longer].astype(np.uint64))
+    h = _mix(first ^ inner)
     long_words = np.flatnonzero(length > _LONG_WORD)
     if long_words.size:
         blake2b = hashlib.blake2b

@@ -94,7 +94,10 @@ def substring_texts(joined: str, needles: Iterable[str]) -> set[int]:
     return found
 
 
-_NUL_KEPT_BYTES = b"\x00" + BYTES_TABLE[1:]
+_NUL_KEPT_LOWER_BYTES = bytes(
+    0 if i == 0 else ord(chr(BYTES_TABLE[i]).lower()) if BYTES_TABLE[i] < 128 else BYTES_TABLE[i] for i in range(256)
+)
+"""`BYTES_TABLE` that keeps NUL and lower-cases A-Z."""
 _NUL_KEPT_WORDS = {**WORD_TABLE, 0: 0, 0x2BC: None}
 _LOW_BYTES = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _WORD_BITS = 20
@@ -128,13 +131,17 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, needles: Sequence[
     Every text that does is found; very rarely one that does not (words are compared by a
     20-bit hash), so a caller checks each text found exactly. One numpy pass over all the texts
     together: for a block of records, far cheaper than splitting each text into words."""
-    found = {i for i, t in enumerate(texts) if "\x00" in t}  # NUL separates the texts below
     if not texts:
-        return found
-    joined = "\x00".join([t.replace("\x00", " ") for t in texts] if found else texts).lower()
-    if joined.isascii():
-        data = joined.encode().translate(_NUL_KEPT_BYTES, b"'")
+        return set()
+    joined = "\x00".join(texts)
+    found: set[int] = set()
+    if joined.count("\x00") != len(texts) - 1:  # NUL separates the texts: take theirs out
+        found = {i for i, t in enumerate(texts) if "\x00" in t}
+        joined = "\x00".join([t.replace("\x00", " ") for t in texts])
+    if joined.isascii():  # lower-cased by the same table
+        data = joined.encode().translate(_NUL_KEPT_LOWER_BYTES, b"'")
     else:
+        joined = joined.lower()
         data = joined.translate(_NUL_KEPT_WORDS).encode("utf-8", "surrogatepass")
     arr = np.frombuffer(data, dtype=np.uint8)
     is_word = np.zeros(arr.size + 2, dtype=bool)  # padded with a non-word byte at each end
@@ -145,7 +152,8 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, needles: Sequence[
     if hit.any():
         text_end = np.flatnonzero(arr == 0)
         found.update(np.searchsorted(text_end, start[hit]).tolist())
-    found |= substring_texts(joined, needles)
+    if needles:
+        found |= substring_texts(joined if not joined.isascii() else joined.lower(), needles)
     return found
 
 

@@ -72,9 +72,9 @@ _ANCHORS = anchors(
     "internet update training cutoff cut",
     "openai anthropic deepmind meta mistral chatgpt hope free know hesitate happy glad delighted else today",
 )
-_NEEDLES = ("gpt", "certainly!", "of course!", "question")
-"""Substrings of which a lower-cased answer holds one when it holds "gpt" (tested apart from
-the anchors) or an opener."""
+_BLOCK_WORDS = _ANCHORS | anchors("certainly course question")
+"""The words of which an answer holds one when it holds a phrase or an opener ("Certainly!",
+"Of course!", "Great question!"), but for "gpt", which is searched for as a substring."""
 _OPENER_RE = re.compile(r"\s*(?:" + "|".join(_OPENERS) + ")")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -154,7 +154,7 @@ class AssistantBoilerplate(RecordRule):
                 if msg.role == "assistant":
                     owner.append(n)
                     texts.append(msg.content)
-        candidates = texts_with_words(texts, _ANCHORS, _NEEDLES)
+        candidates = texts_with_words(texts, _BLOCK_WORDS, ("gpt",))
         for n in sorted({owner[i] for i in candidates}):
             yield from self.check(lines[n], ctx)
 

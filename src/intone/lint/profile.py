@@ -250,7 +250,10 @@ class DatasetProfile:
         return len(self.examples)
 
     def answer_word_lengths(self) -> list[int]:
-        return [n for ex in self.examples for n in ex.answer_words]
+        """Each answer's words, in `answers` order (computed once: callers must not change it)."""
+        return self._cached(
+            ("answer_words", len(self.examples)), lambda: [n for ex in self.examples for n in ex.answer_words]
+        )
 
     # ------------------------------------------------------------------ shared analyses
     # Each is computed once, on first use, from the examples gathered in the single pass.

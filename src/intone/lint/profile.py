@@ -160,6 +160,8 @@ def _cut(text: str | bytes, lengths: Sequence[int]) -> list:
 
 
 _ANSWERS = operator.attrgetter("answers")
+_ANSWER_FIELDS = operator.attrgetter("line", "answers", "answer_keys", "answer_words")
+_FIRST = operator.itemgetter(0)
 
 
 def one_answer_each(examples: list[ExampleStats]) -> bool:
@@ -251,9 +253,13 @@ class DatasetProfile:
 
     def answer_word_lengths(self) -> list[int]:
         """Each answer's words, in `answers` order (computed once: callers must not change it)."""
-        return self._cached(
-            ("answer_words", len(self.examples)), lambda: [n for ex in self.examples for n in ex.answer_words]
-        )
+        def compute() -> list[int]:
+            counts = self._answer_columns()[3]
+            if self.one_answer_each():
+                return list(map(_FIRST, counts))
+            return [n for group in counts for n in group]
+
+        return self._cached(("answer_words", len(self.examples)), compute)
 
     # ------------------------------------------------------------------ shared analyses
     # Each is computed once, on first use, from the examples gathered in the single pass.
@@ -263,13 +269,36 @@ class DatasetProfile:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def _answer_columns(self) -> tuple[tuple, tuple, tuple, tuple]:
+        """(lines, answers, answer_keys, answer_words) of every example, read in one pass (the
+        examples of a large file lie all over memory: each pass over them costs)."""
+
+        def compute():
+            if not self.examples:
+                return (), (), (), ()
+            return tuple(zip(*map(_ANSWER_FIELDS, self.examples), strict=True))
+
+        return self._cached(("answer columns", len(self.examples)), compute)
+
     def one_answer_each(self) -> bool:
         """Whether every example has exactly one answer (then answer i is example i's)."""
-        return self._cached("one_answer_each", lambda: one_answer_each(self.examples))
+        return self._cached("one_answer_each", lambda: set(map(len, self._answer_columns()[1])) == {1})
 
     def answers(self) -> AnswerTable:
         """Every assistant turn in file order as (line, text)."""
-        return self._cached("answers", lambda: AnswerTable(self.examples, self.one_answer_each()))
+
+        def compute() -> AnswerTable:
+            lines, answers = self._answer_columns()[:2]
+            table = AnswerTable(())
+            if self.one_answer_each():
+                table.texts = list(map(_FIRST, answers))
+                table.lines = array("q", lines)
+            else:
+                table.texts = [text for group in answers for text in group]
+                table.lines = array("q", [line for line, group in zip(lines, answers, strict=True) for _ in group])
+            return table
+
+        return self._cached("answers", compute)
 
     def answer_example(self) -> Sequence[int]:
         """For each answer (same order as `answers`), the index of its example."""
@@ -289,7 +318,7 @@ class DatasetProfile:
         def compute() -> Sequence[int]:
             keys: list[bytes | str] = []
             if self.one_answer_each():
-                keys = [ex.answer_keys for ex in self.examples]
+                keys = list(self._answer_columns()[2])
                 if set(map(len, keys)) == {KEY_BYTES}:  # one digest each: the form `add` gives
                     first_at: dict[bytes | str, int] = {}
                     return array("q", map(first_at.setdefault, keys, range(len(keys))))

@@ -7,7 +7,7 @@ import operator
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from itertools import accumulate, islice, pairwise
+from itertools import accumulate, compress, count, islice, pairwise
 from typing import TYPE_CHECKING, Any
 
 from intone.lint.text import edge_words, word_count
@@ -162,6 +162,7 @@ def _cut(text: str | bytes, lengths: Sequence[int]) -> list:
 _ANSWERS = operator.attrgetter("answers")
 _ANSWER_FIELDS = operator.attrgetter("line", "answers", "answer_keys", "answer_words")
 _FIRST = operator.itemgetter(0)
+_PROMPT_FIELDS = operator.attrgetter("prompt", "answer_turns")
 
 
 def one_answer_each(examples: list[ExampleStats]) -> bool:
@@ -341,7 +342,7 @@ class DatasetProfile:
         what voice rules judge, so a pasted answer is not counted 20 times."""
         return self._cached(
             "distinct_answers",
-            lambda: array("q", [i for i, first in enumerate(self.answer_original()) if first == i]),
+            lambda: array("q", compress(count(), map(operator.eq, self.answer_original(), count()))),
         )
 
     def answer_prompts(self) -> list[str]:
@@ -349,6 +350,9 @@ class DatasetProfile:
         normalised and case-folded; "" when no user turn comes before it)."""
 
         def compute() -> list[str]:
+            prompts, turns = zip(*map(_PROMPT_FIELDS, self.examples), strict=True) if self.examples else ((), ())
+            if set(turns) == {(0,)} and not any("\n" in p for p in prompts):  # one prompt, one answer each
+                return list(prompts)
             found = []
             for ex in self.examples:
                 if ex.answer_turns == (0,) and "\n" not in ex.prompt:  # one prompt, one answer: most

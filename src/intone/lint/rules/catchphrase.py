@@ -168,8 +168,8 @@ class CatchphraseImbalance(DatasetRule):
         min_n = max(1, self.opt["min-n"])
         doc_freq: Counter[tuple[str, ...]] = Counter()
         split_texts = [t.split() for t in texts]
-        for ws in split_texts:
-            doc_freq.update({tuple(ws[i : i + min_n]) for i in range(len(ws) - min_n + 1)})
+        for ws in split_texts:  # each answer's distinct min_n-grams (zip of shifted word lists)
+            doc_freq.update(set(zip(*[ws[j:] for j in range(min_n)])))
         # A longer phrase over the limit has every shorter piece over it: extend only those.
         frequent = {g for g, c in doc_freq.items() if c > limit}
         for n in range(min_n + 1, self.MAX_N + 1):

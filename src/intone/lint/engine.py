@@ -377,9 +377,11 @@ def _run_dataset_rules(
 ) -> list[Diagnostic]:
     """Run the dataset rules; on large files, on two cores.
 
-    The rules are split in two groups of about equal `cost`; a forked child runs one (reading
-    the profile it shares with this process) while this process runs the other. Results keep
-    the rules' order either way; any trouble in the child and this process runs its rules too.
+    A forked child (reading the profile it shares with this process) and this process take the
+    rules one at a time, the costliest first, from a shared queue (a pipe holding their
+    numbers), so that both finish at about the same time whatever the data makes each rule
+    cost. Results keep the rules' order either way; any rule the child took and did not report
+    (trouble in the child) runs here.
     """
 
     def run(group: list[DatasetRule]) -> dict[str, list[Diagnostic]]:
@@ -388,14 +390,30 @@ def _run_dataset_rules(
     if len(rules) < 2 or profile.n_records < PARALLEL_MIN_EXAMPLES or not _can_fork():
         found = run(rules)
     else:
-        mine: list[DatasetRule] = []
-        theirs: list[DatasetRule] = []
-        for rule in sorted(rules, key=lambda r: -r.cost):  # greedy: the heaviest first, to the lighter side
-            (theirs if sum(r.cost for r in theirs) < sum(r.cost for r in mine) else mine).append(rule)
-        child = _fork(lambda: run(theirs))
-        found = run(mine)
-        got = child.result() if child is not None else None
-        found.update(got if got is not None else run(theirs))
+        order = sorted(rules, key=lambda r: -r.cost)
+        queue_out, queue_in = os.pipe()
+        os.write(queue_in, b"".join(i.to_bytes(2, "little") for i in range(len(order))))
+
+        def run_queued() -> dict[str, list[Diagnostic]]:
+            done: dict[str, list[Diagnostic]] = {}
+            while len(taken := os.read(queue_out, 2)) == 2:  # two bytes: one atomic read
+                rule = order[int.from_bytes(taken, "little")]
+                done[rule.name] = list(rule.check_dataset(profile, ctx))
+            return done
+
+        def in_child() -> dict[str, list[Diagnostic]]:
+            os.close(queue_in)
+            return run_queued()
+
+        child = _fork(in_child)
+        os.close(queue_in)  # with the child's copy closed too, an empty queue reads as its end
+        try:
+            found = run_queued()
+            got = child.result() if child is not None else None
+        finally:
+            os.close(queue_out)
+        found.update(got or {})
+        found.update(run([rule for rule in order if rule.name not in found]))
     return [d for rule in rules for d in found[rule.name]]
 
 

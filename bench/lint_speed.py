@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/lint_speed.py   (or `make bench`)
 Prints its figures and exits 1 if a bar is missed:
   - intone's cold wall time on 100k records, all default rules, --format json, <= parallelogram
-    check's on the same file, measured side by side (median of three alternating runs);
+    check's on the same file, measured side by side (median of five alternating runs);
   - peak RSS <= 400 MB;
   - the voice and dataset rules add at most 50% over the structural rules alone;
   - time per record roughly constant from 1k to 100k (linear growth);
@@ -54,7 +54,7 @@ def main() -> int:
         failed = []
 
         pg_runs, all_runs, structural_runs = [], [], []
-        for _ in range(3):  # alternate, so drift in the machine's load hits every side alike
+        for _ in range(5):  # alternate, so drift in the machine's load hits every side alike
             pg_runs.append(run([str(BIN / "parallelogram"), "check", str(big)], work))
             all_runs.append(run([*every, "--no-cache", str(big)], work))
             structural_runs.append(run([*intone, "--no-cache", str(big)], work))

@@ -89,6 +89,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("stock_phrases", "stock assistant phrases", "flag", 0.3, "stock phrases"),
 )
 FEATURE_KEYS = tuple(f.key for f in FEATURES)
+_FEATURE_UNITS = tuple((f.key, f.unit) for f in FEATURES)
 FAMILIES = tuple(dict.fromkeys(f.family for f in FEATURES))
 
 
@@ -357,16 +358,17 @@ class RobustScale:
         smaller of the two in size is kept: two dashes in a 30-word answer are not evidence."""
         out = {}
         n = style.words
-        for feat in FEATURES:
-            k = feat.key
-            value = style.values[k]
-            if feat.unit == "flag":
+        values = style.values
+        center, scale = self.center, self.scale
+        for k, unit in _FEATURE_UNITS:
+            value = values[k]
+            if unit == "flag":
                 # One stock phrase is half the evidence of two: anyone may write "in order to".
                 value = min(value, 2.0) / 2.0
-            z = (value - self.center[k]) / self.scale[k]
-            if feat.unit == "rate" and n:
+            z = (value - center[k]) / scale[k]
+            if unit == "rate" and n:
                 count = value * n / 100
-                expected = self.center[k] * n / 100
+                expected = center[k] * n / 100
                 z_count = (count - expected) / math.sqrt(max(expected, 1.0))
                 z = z if abs(z) < abs(z_count) else (z_count if z * z_count > 0 else 0.0)
             out[k] = z

@@ -172,16 +172,26 @@ class Linter:
                 scan.crlf_kept.append(line.number)
             if line.record is None:
                 continue
-            profile.add(line)
             block.append(line)
             if len(block) == RECORD_BLOCK:
-                for record_rule in record_rules:
-                    out.extend(record_rule.check_many(block, ctx))
+                self._check_block(block, record_rules, profile, ctx, out)
                 block = []
         if block:
-            for record_rule in record_rules:
-                out.extend(record_rule.check_many(block, ctx))
+            self._check_block(block, record_rules, profile, ctx, out)
         return scan
+
+    @staticmethod
+    def _check_block(
+        block: list[Line], record_rules: list[RecordRule], profile: DatasetProfile, ctx: LintContext,
+        out: list[Diagnostic],
+    ) -> None:
+        """The record rules on a block of lines, then the lines into the profile. (In this order
+        ctrl+q in the editor, while its background lint reads a 50 MB record, quit in 0.6-0.9 s
+        here; the other way round, 1.3-2.2 s: `tests/authoring/test_big_files.py`.)"""
+        for record_rule in record_rules:
+            out.extend(record_rule.check_many(block, ctx))
+        for line in block:
+            profile.add(line)
 
     def _finish(self, scan: _Scan, display: str) -> FileReport:
         """After the pass: the CRLF verdict, then the dataset rules on the whole profile."""

@@ -72,6 +72,8 @@ _ANCHORS = anchors(
     "internet update training cutoff cut",
     "openai anthropic deepmind meta mistral chatgpt hope free know hesitate happy glad delighted else today",
 )
+_BLOCK_TEXT_MAX = 1 << 16
+"""Longer answers skip the block search (its arrays grow with the text: eight bytes a byte)."""
 _BLOCK_WORDS = _ANCHORS | anchors("certainly course question")
 """The words of which an answer holds one when it holds a phrase or an opener ("Certainly!",
 "Of course!", "Great question!"), but for "gpt", which is searched for as a substring."""
@@ -149,13 +151,17 @@ class AssistantBoilerplate(RecordRule):
         # word, "gpt", or an opener's key word); only their records are checked one by one.
         owner: list[int] = []
         texts: list[str] = []
+        huge: set[int] = set()  # answers too long to search in a block: checked one by one
         for n, line in enumerate(lines):
             for msg in line.record.messages:
                 if msg.role == "assistant":
+                    if len(msg.content) > _BLOCK_TEXT_MAX:
+                        huge.add(n)
+                        continue
                     owner.append(n)
                     texts.append(msg.content)
         candidates = texts_with_words(texts, _BLOCK_WORDS, ("gpt",))
-        for n in sorted({owner[i] for i in candidates}):
+        for n in sorted({owner[i] for i in candidates} | huge):
             yield from self.check(lines[n], ctx)
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:

@@ -20,7 +20,7 @@ from itertools import count
 
 import numpy as np
 
-from intone.lint.text import WORD_TABLE, words
+from intone.lint.text import WORD_TABLE, eight_bytes, first_bytes, word_spans, words
 
 # The batch path keeps NUL, its separator between texts (texts' own NULs are replaced first).
 _BATCH_TABLE = {**WORD_TABLE, 0: 0}
@@ -157,7 +157,6 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-_LOW_BYTES = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _LONG_WORD = 16
 _MIXED_LENGTHS = _mix(np.arange(9, dtype=np.uint64))
 """`_mix(length)` for words of 0 to 8 bytes (their last-8-bytes part is 0)."""
@@ -169,10 +168,9 @@ def _word_hashes(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     A word of up to 16 bytes is its length, its first 8 bytes and its last 8 (read as
     integers straight from `data`, only once per word, never a pass over every byte); a longer
     one is hashed whole with blake2b (few are: URLs, code)."""
-    buf = data + bytes(8)
-    eight = np.ndarray((len(data) + 1,), dtype="<u8", buffer=buf, strides=(1,))  # 8 bytes from each offset
+    eight = eight_bytes(data)
     length = end - start
-    first = eight[start] & _LOW_BYTES[np.minimum(length, 8)]
+    first = first_bytes(eight, start, length)
     # The inner mix of (last 8 bytes + length): a word of up to 8 bytes has no last part, so
     # its inner value depends on its length alone (a table); only longer words compute it.
     inner = _MIXED_LENGTHS[np.minimum(length, 8)]
@@ -203,13 +201,10 @@ def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.nda
         return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
     clean = [t.replace("\x00", " ") if "\x00" in t else t for t in texts]
     data = "\x00".join(clean).lower().translate(_BATCH_TABLE).encode("utf-8", "surrogatepass") + b"\x00"
-    arr = np.frombuffer(data, dtype=np.uint8)
-    is_word = np.zeros(arr.size + 2, dtype=bool)  # padded with a non-word byte at each end
-    np.greater(arr, 32, out=is_word[1:-1])
-    edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and end
-    word_start, word_end = edges[0::2], edges[1::2]
+    word_start, word_end = word_spans(data)
     # Words per text: how many words start before each text's closing NUL.
-    lengths = np.diff(np.searchsorted(word_start, np.flatnonzero(arr == 0)), prepend=0).astype(np.int64)
+    text_end = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+    lengths = np.diff(np.searchsorted(word_start, text_end), prepend=0).astype(np.int64)
     flat = _word_hashes(data, word_start, word_end)
     total = flat.size
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))

@@ -103,12 +103,32 @@ _LOW_BYTES = np.array([(1 << (8 * j)) - 1 for j in range(8)] + [(1 << 64) - 1], 
 _WORD_BITS = 20
 
 
+def word_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the words of translated text (`WORD_TABLE` or `BYTES_TABLE`, so a word
+    is a run of bytes above 0x20), found by numpy in one pass."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    is_word = np.zeros(arr.size + 2, dtype=bool)  # padded with a non-word byte at each end
+    np.greater(arr, 32, out=is_word[1:-1])
+    edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and end
+    return edges[0::2], edges[1::2]
+
+
+def eight_bytes(data: bytes) -> np.ndarray:
+    """The 8 bytes from each offset of `data` as little-endian integers (zero-padded at the end):
+    a view, nothing copied but the padding."""
+    return np.ndarray((len(data) + 1,), dtype="<u8", buffer=data + bytes(8), strides=(1,))
+
+
+def first_bytes(eight: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Each word's first (up to) 8 bytes as an integer, the bytes after a shorter word zeroed."""
+    return eight[start] & _LOW_BYTES[np.minimum(length, 8)]
+
+
 def _word_slots(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """A `_WORD_BITS`-bit hash of each word `data[start[i]:end[i]]` (its length and first 8
     bytes), equal for equal words."""
-    eight = np.ndarray((len(data) + 1,), dtype="<u8", buffer=data + bytes(8), strides=(1,))
     length = end - start
-    first = eight[start] & _LOW_BYTES[np.minimum(length, 8)]
+    first = first_bytes(eight_bytes(data), start, length)
     mixed = (first ^ (length.astype(np.uint64) << np.uint64(56))) * np.uint64(0x9E3779B97F4A7C15)
     return (mixed >> np.uint64(64 - _WORD_BITS)).astype(np.intp)
 
@@ -143,14 +163,10 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, needles: Sequence[
     else:
         joined = joined.lower()
         data = joined.translate(_NUL_KEPT_WORDS).encode("utf-8", "surrogatepass")
-    arr = np.frombuffer(data, dtype=np.uint8)
-    is_word = np.zeros(arr.size + 2, dtype=bool)  # padded with a non-word byte at each end
-    np.greater(arr, 32, out=is_word[1:-1])
-    edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and end
-    start = edges[0::2]
-    hit = _word_set_table(wanted)[_word_slots(data, start, edges[1::2])]
+    start, end = word_spans(data)
+    hit = _word_set_table(wanted)[_word_slots(data, start, end)]
     if hit.any():
-        text_end = np.flatnonzero(arr == 0)
+        text_end = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         found.update(np.searchsorted(text_end, start[hit]).tolist())
     if needles:
         found |= substring_texts(joined if not joined.isascii() else joined.lower(), needles)

@@ -428,9 +428,9 @@ class DatasetProfile:
         with the smaller answer at least `containment_min_words` words long."""
 
         def compute():
-            from intone.lint.similarity import near_copy_pairs
-
             import numpy as np
+
+            from intone.lint.similarity import near_copy_pairs
 
             words = np.asarray(self.answer_word_lengths(), dtype=np.int64)
             original = np.asarray(self.answer_original(), dtype=np.int64)

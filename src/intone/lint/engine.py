@@ -442,7 +442,7 @@ def _few_collections() -> Iterator[None]:
     import gc
 
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_THRESHOLD), *before[1:])
+    collect_rarely()
     try:
         yield
     finally:
@@ -454,7 +454,8 @@ def collect_rarely() -> None:
     exits, so that no collection of the young objects follows each file's lint."""
     import gc
 
-    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
+    first, *rest = gc.get_threshold()
+    gc.set_threshold(max(first, GC_THRESHOLD), *rest)
 
 
 def _can_fork() -> bool:

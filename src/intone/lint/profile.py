@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import operator
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import accumulate, compress, count, islice, pairwise
 from typing import TYPE_CHECKING, Any
@@ -159,15 +159,9 @@ def _cut(text: str | bytes, lengths: Sequence[int]) -> list:
     return [text[a:b] for a, b in pairwise(ends)]
 
 
-_ANSWERS = operator.attrgetter("answers")
 _ANSWER_FIELDS = operator.attrgetter("line", "answers", "answer_keys", "answer_words")
 _FIRST = operator.itemgetter(0)
 _PROMPT_FIELDS = operator.attrgetter("prompt", "answer_turns")
-
-
-def one_answer_each(examples: list[ExampleStats]) -> bool:
-    """Whether every example has exactly one answer (most files): then answer i is example i's."""
-    return set(map(len, map(_ANSWERS, examples))) == {1}
 
 
 class AnswerTable(Sequence[tuple[int, str]]):
@@ -176,16 +170,9 @@ class AnswerTable(Sequence[tuple[int, str]]):
 
     __slots__ = ("lines", "texts")
 
-    def __init__(self, examples: Iterable[ExampleStats], single: bool | None = None) -> None:
-        """`single`: whether every example has one answer, when the caller knows."""
-        examples = examples if isinstance(examples, list) else list(examples)
-        self.texts: list[str] = [text for ex in examples for text in ex.answers]
-        if single is None:
-            single = len(self.texts) == len(examples) and one_answer_each(examples)
-        if single:
-            self.lines = array("q", [ex.line for ex in examples])  # one answer each: most files
-        else:
-            self.lines = array("q", [ex.line for ex in examples for _ in ex.answers])
+    def __init__(self, lines: array, texts: list[str]) -> None:
+        self.lines = lines
+        self.texts = texts
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -290,14 +277,12 @@ class DatasetProfile:
 
         def compute() -> AnswerTable:
             lines, answers = self._answer_columns()[:2]
-            table = AnswerTable(())
             if self.one_answer_each():
-                table.texts = list(map(_FIRST, answers))
-                table.lines = array("q", lines)
-            else:
-                table.texts = [text for group in answers for text in group]
-                table.lines = array("q", [line for line, group in zip(lines, answers, strict=True) for _ in group])
-            return table
+                return AnswerTable(array("q", lines), list(map(_FIRST, answers)))
+            return AnswerTable(
+                array("q", [line for line, group in zip(lines, answers, strict=True) for _ in group]),
+                [text for group in answers for text in group],
+            )
 
         return self._cached("answers", compute)
 

@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml Makefile web/package-lock.json
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e '.[train,dev,web]'
+	# bytecode now, as a regular install writes it (an editable one leaves it to the first run,
+	# and with PYTHONDONTWRITEBYTECODE set every run would compile intone again)
+	$(BIN)/python -m compileall -q src
 	# transformers.js for the ONNX export's chat page (web/package-lock.json); no install scripts run
 	if command -v npm >/dev/null; then npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the ONNX chat page will lack web/ (install Node.js, then make install)"; fi

@@ -115,7 +115,7 @@ def test_packed_examples_come_back_equal() -> None:
     """The forked half hands its examples back in columns; every field must survive the trip."""
     import pickle
 
-    from intone.lint.profile import ExampleStats, pack_examples, unpack_examples
+    from intone.lint.profile import Columns, ExampleStats, pack_columns, unpack_columns
 
     key = bytes(range(16))
     examples = [
@@ -125,9 +125,9 @@ def test_packed_examples_come_back_equal() -> None:
         ExampleStats(9, "", key, (), (), ("x", "y"), 0, 1, True, (), b""),
         ExampleStats(12, "\U0001f600 emoji", key, ("\U0001f600",), (1,), (), 1, 2, False, (-1,), key),
     ]
-    packed = pickle.loads(pickle.dumps(pack_examples(examples)))
-    assert unpack_examples(packed) == examples
-    assert unpack_examples(pack_examples([])) == []
+    packed = pickle.loads(pickle.dumps(pack_columns(Columns.of(examples))))
+    assert unpack_columns(packed).examples() == examples
+    assert unpack_columns(pack_columns(Columns())).examples() == []
 
 
 def test_the_collector_thresholds_come_back_after_a_lint(tmp_path: Path) -> None:

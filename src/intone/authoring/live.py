@@ -37,7 +37,7 @@ from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.engine import Linter
-from intone.lint.profile import DatasetProfile
+from intone.lint.profile import DatasetProfile, example_stats
 from intone.lint.registry import DatasetRule, LineRule, RecordRule, read_diagnostics
 from intone.lint.rules.duplicates import DuplicateExample, DuplicatePrompt
 from intone.lint.rules.neardup import NearDuplicate
@@ -296,7 +296,7 @@ class LiveLint:
         self.rows_by_uid.pop(row.uid, None)
 
     def _stats_of_line(self, line: Line) -> Stats | None:
-        ex = DatasetProfile(path=self.display).add(line)
+        ex = example_stats(line)
         if ex is None:
             return None
         return stats_of(ex, self.linter.counter.count_texts(ex.answers))

@@ -16,7 +16,7 @@ from intone.errors import ConfigError
 from intone.lint.context import LintContext
 from intone.lint.diagnostic import SEVERITY_RANK, Diagnostic
 from intone.lint.edit import rewritable
-from intone.lint.profile import DatasetProfile, ExampleStats, pack_examples, unpack_examples
+from intone.lint.profile import Columns, DatasetProfile, pack_columns, unpack_columns
 from intone.lint.registry import (
     CrossRule,
     DatasetRule,
@@ -159,7 +159,7 @@ class Linter:
         line_rules = {r.problem: r for r in rules if isinstance(r, LineRule)}
         record_rules = [r for r in rules if isinstance(r, RecordRule)]
         profile = DatasetProfile(path=display)
-        scan = _Scan(profile.examples)
+        scan = _Scan(profile.columns)
         out = scan.diagnostics
         block: list[Line] = []  # records wait in blocks for the record rules' `check_many`
         for line in lines:
@@ -201,7 +201,7 @@ class Linter:
         if scan.crlf_at is not None and scan.crlf_kept:
             crlf_rule = next(r for r in rules if isinstance(r, CrlfLineEnding))
             out[scan.crlf_at] = crlf_rule.not_fixable(out[scan.crlf_at], scan.crlf_kept)
-        profile = DatasetProfile(path=display, examples=scan.examples, n_lines=scan.n_lines)
+        profile = DatasetProfile(path=display, n_lines=scan.n_lines, columns=scan.columns)
         out.extend(_run_dataset_rules([r for r in rules if isinstance(r, DatasetRule)], profile, ctx))
         out.sort(key=Diagnostic.sort_key)
         return FileReport(display, out, scan.n_lines, profile.n_records, profile)
@@ -253,7 +253,8 @@ PARALLEL_MIN_BYTES = 8 << 20
 class _Scan:
     """What the per-line pass found in a run of lines."""
 
-    examples: list[ExampleStats]
+    columns: Columns
+    """The examples' fields, in columns."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     n_lines: int = 0
     crlf_at: int | None = None
@@ -261,8 +262,8 @@ class _Scan:
     crlf_kept: list[int] = field(default_factory=list)
 
     def __reduce__(self):
-        """Pickled with the examples packed in columns (a forked scan's result comes back so)."""
-        packed = pack_examples(self.examples)
+        """Pickled with the columns packed (a forked scan's result comes back so)."""
+        packed = pack_columns(self.columns)
         return _rebuilt_scan, (packed, self.diagnostics, self.n_lines, self.crlf_at, self.crlf_kept)
 
     def join(self, tail: _Scan) -> _Scan:
@@ -276,7 +277,7 @@ class _Scan:
             else:  # the tail's own "reported once" finding is a repeat
                 tail_diagnostics = tail_diagnostics[: tail.crlf_at] + tail_diagnostics[tail.crlf_at + 1 :]
         return _Scan(
-            self.examples + tail.examples,
+            self.columns + tail.columns,
             self.diagnostics + tail_diagnostics,
             max(self.n_lines, tail.n_lines),
             crlf_at,
@@ -285,7 +286,7 @@ class _Scan:
 
 
 def _rebuilt_scan(packed: tuple, *rest: Any) -> _Scan:
-    return _Scan(unpack_examples(packed), *rest)
+    return _Scan(unpack_columns(packed), *rest)
 
 
 def _halves(path: str | Path) -> tuple[int, int, int] | None:

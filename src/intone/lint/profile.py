@@ -6,7 +6,7 @@ import hashlib
 import operator
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from itertools import accumulate, compress, count, islice, pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -93,63 +93,109 @@ class ExampleStats:
         return [keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES)]
 
 
-_FIELDS = operator.attrgetter(*(f.name for f in fields(ExampleStats)))
+FIELD_NAMES = tuple(f.name for f in fields(ExampleStats))
+_FIELDS = operator.attrgetter(*FIELD_NAMES)
 
 
-def pack_examples(examples: Sequence[ExampleStats]) -> tuple:
-    """The examples as a few columns, to send to another process: every prompt in one string,
-    every answer in another, the keys in two bytes objects. One long string pickles and loads
-    as one copy, where 100k short ones cost an object each way (this halves a forked scan's
-    hand-back)."""
-    if not examples:
+class Columns:
+    """Every example's fields, one list per field, in file order: what the scan builds.
+
+    Column `line` holds every example's line, `answers` every example's answers, and so on,
+    with the field names of `ExampleStats`. A pass over one field reads one list, where a pass
+    over a large file's `ExampleStats` objects visits 100k objects scattered over memory (three
+    times slower here)."""
+
+    __slots__ = (*FIELD_NAMES, "_lists")
+    line: list[int]
+    prompt: list[str]
+    example_key: list[bytes]
+    answers: list[tuple[str, ...]]
+    answer_words: list[tuple[int, ...]]
+    tags: list[tuple[str, ...]]
+    prompt_words: list[int]
+    n_messages: list[int]
+    has_system: list[bool]
+    answer_turns: list[tuple[int, ...]]
+    answer_keys: list[bytes]
+
+    def __init__(self, *lists: list) -> None:
+        lists = lists or tuple([] for _ in FIELD_NAMES)
+        for name, values in zip(FIELD_NAMES, lists, strict=True):
+            setattr(self, name, values)
+        self._lists = lists
+
+    @classmethod
+    def of(cls, examples: Sequence[ExampleStats]) -> Columns:
+        if not examples:
+            return cls()
+        return cls(*map(list, zip(*map(_FIELDS, examples), strict=True)))
+
+    def lists(self) -> tuple[list, ...]:
+        """The columns in field order (the lists themselves)."""
+        return self._lists
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def append(self, values: tuple) -> None:
+        """Append one example's fields (in field order)."""
+        any(map(list.append, self._lists, values))  # list.append returns None: any() runs them all
+
+    def __add__(self, other: Columns) -> Columns:
+        return Columns(*[a + b for a, b in zip(self.lists(), other.lists(), strict=True)])
+
+    def examples(self) -> list[ExampleStats]:
+        return list(map(ExampleStats, *self.lists()))
+
+
+def pack_columns(columns: Columns) -> tuple:
+    """The columns packed to send to another process: every prompt in one string, every answer
+    in another, the keys in two bytes objects. One long string pickles and loads as one copy,
+    where 100k short ones cost an object each way (this halves a forked scan's hand-back)."""
+    if not len(columns):
         return ()
-    columns = list(zip(*map(_FIELDS, examples), strict=True))
-    lines, prompts, example_keys, answers, answer_words = columns[:5]
-    tags, prompt_words, n_messages, has_system, answer_turns, answer_keys = columns[5:]
+    answers = columns.answers
     flat = [text for group in answers for text in group]
     return (
-        array("q", lines),
-        "".join(prompts),
-        array("q", map(len, prompts)),
-        b"".join(example_keys),
+        array("q", columns.line),
+        "".join(columns.prompt),
+        array("q", map(len, columns.prompt)),
+        b"".join(columns.example_key),
         "".join(flat),
         array("q", map(len, flat)),
         array("q", map(len, answers)),
-        answer_words,
-        tags,
-        array("q", prompt_words),
-        array("q", n_messages),
-        has_system,
-        answer_turns,
-        b"".join(answer_keys),
-        array("q", map(len, answer_keys)),
+        columns.answer_words,
+        columns.tags,
+        array("q", columns.prompt_words),
+        array("q", columns.n_messages),
+        columns.has_system,
+        columns.answer_turns,
+        b"".join(columns.answer_keys),
+        array("q", map(len, columns.answer_keys)),
     )
 
 
-def unpack_examples(packed: tuple) -> list[ExampleStats]:
-    """The examples that `pack_examples` packed, equal to the originals."""
+def unpack_columns(packed: tuple) -> Columns:
+    """The columns that `pack_columns` packed, equal to the originals."""
     if not packed:
-        return []
+        return Columns()
     lines, prompt_text, prompt_lengths, example_keys, answer_text, answer_lengths = packed[:6]
     counts, answer_words, tags, prompt_words, n_messages, has_system = packed[6:12]
     answer_turns, answer_keys, answer_key_lengths = packed[12:]
     flat = iter(_cut(answer_text, answer_lengths))
     answers = [(next(flat),) if n == 1 else tuple(islice(flat, n)) for n in counts]
-    return list(
-        map(
-            ExampleStats,
-            lines,
-            _cut(prompt_text, prompt_lengths),
-            [example_keys[i : i + KEY_BYTES] for i in range(0, len(example_keys), KEY_BYTES)],
-            answers,
-            answer_words,
-            tags,
-            prompt_words,
-            n_messages,
-            has_system,
-            answer_turns,
-            _cut(answer_keys, answer_key_lengths),
-        )
+    return Columns(
+        lines.tolist(),
+        _cut(prompt_text, prompt_lengths),
+        [example_keys[i : i + KEY_BYTES] for i in range(0, len(example_keys), KEY_BYTES)],
+        answers,
+        list(answer_words),
+        list(tags),
+        prompt_words.tolist(),
+        n_messages.tolist(),
+        list(has_system),
+        list(answer_turns),
+        _cut(answer_keys, answer_key_lengths),
     )
 
 
@@ -159,9 +205,7 @@ def _cut(text: str | bytes, lengths: Sequence[int]) -> list:
     return [text[a:b] for a, b in pairwise(ends)]
 
 
-_ANSWER_FIELDS = operator.attrgetter("line", "answers", "answer_keys", "answer_words")
 _FIRST = operator.itemgetter(0)
-_PROMPT_FIELDS = operator.attrgetter("prompt", "answer_turns")
 
 
 class AnswerTable(Sequence[tuple[int, str]]):
@@ -186,58 +230,101 @@ class AnswerTable(Sequence[tuple[int, str]]):
         return zip(self.lines, self.texts)
 
 
-@dataclass
+def example_values(line: Line) -> tuple | None:
+    """The fields of `ExampleStats` for one line (None when it holds no valid record)."""
+    record = line.record
+    if record is None:
+        return None
+    parts: list[bytes] = []  # role, NUL, normalised content, SOH for each message: the example key
+    prompts: list[str] = []
+    answers: list[str] = []
+    prompt_words = 0
+    answer_turns: list[int] = []
+    answer_keys: list[bytes] = []
+    blake2b = hashlib.blake2b
+    messages = record.messages
+    for msg in messages:
+        role, content = msg.role, msg.content
+        normal_text = normalize_ws(content)
+        normal = normal_text.encode("utf-8", "surrogatepass")
+        parts += _ROLE_BYTES.get(role) or role.encode() + b"\x00", normal, b"\x01"
+        if role == "user":
+            prompts.append(normal_text.casefold())  # the prompt key: whitespace-normalised, case-folded
+            prompt_words += word_count(content)
+        elif role == "assistant":
+            answers.append(content)
+            answer_turns.append(len(prompts) - 1)
+            answer_keys.append(blake2b(normal, digest_size=KEY_BYTES).digest())
+    return (
+        line.number,
+        "\n".join(prompts),
+        blake2b(b"".join(parts), digest_size=KEY_BYTES).digest(),
+        tuple(answers),
+        shared(tuple([word_count(a) for a in answers])),
+        shared(tuple(record.tags)) if record.tags else (),
+        prompt_words,
+        len(messages),
+        bool(messages) and messages[0].role == "system",
+        shared(tuple(answer_turns)),
+        answer_keys[0] if len(answer_keys) == 1 else b"".join(answer_keys),
+    )
+
+
+def example_stats(line: Line) -> ExampleStats | None:
+    """What the dataset rules know of one line's example (None when it holds no valid record)."""
+    values = example_values(line)
+    return None if values is None else ExampleStats(*values)
+
+
 class DatasetProfile:
-    """Built by `add`-ing each valid line in file order; rules read it after the pass."""
+    """Built by `add`-ing each valid line in file order; rules read it after the pass.
 
-    path: str
-    examples: list[ExampleStats] = field(default_factory=list)
-    n_lines: int = 0
-    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
-    """Analyses computed on first use and shared by every rule (and `intone stats`)."""
+    It holds the examples as `columns` (what `add` and a lint's scan build) or as a list of
+    `examples` (what a caller may pass); each is made from the other when first asked for."""
 
-    def add(self, line: Line) -> ExampleStats | None:
-        record = line.record
-        if record is None:
-            return None
-        parts: list[bytes] = []  # role, NUL, normalised content, SOH for each message: the example key
-        prompts: list[str] = []
-        answers: list[str] = []
-        prompt_words = 0
-        answer_turns: list[int] = []
-        answer_keys: list[bytes] = []
-        blake2b = hashlib.blake2b
-        for msg in record.messages:
-            role, content = msg.role, msg.content
-            normal_text = normalize_ws(content)
-            normal = normal_text.encode("utf-8", "surrogatepass")
-            parts += _ROLE_BYTES.get(role) or role.encode() + b"\x00", normal, b"\x01"
-            if role == "user":
-                prompts.append(normal_text.casefold())  # the prompt key: whitespace-normalised, case-folded
-                prompt_words += word_count(content)
-            elif role == "assistant":
-                answers.append(content)
-                answer_turns.append(len(prompts) - 1)
-                answer_keys.append(blake2b(normal, digest_size=KEY_BYTES).digest())
-        example = ExampleStats(
-            line=line.number,
-            prompt="\n".join(prompts),
-            example_key=blake2b(b"".join(parts), digest_size=KEY_BYTES).digest(),
-            answers=tuple(answers),
-            answer_words=shared(tuple([word_count(a) for a in answers])),
-            tags=shared(tuple(record.tags)) if record.tags else (),
-            prompt_words=prompt_words,
-            n_messages=len(record.messages),
-            has_system=bool(record.messages) and record.messages[0].role == "system",
-            answer_turns=shared(tuple(answer_turns)),
-            answer_keys=answer_keys[0] if len(answer_keys) == 1 else b"".join(answer_keys),
-        )
-        self.examples.append(example)
-        return example
+    def __init__(
+        self,
+        path: str,
+        examples: list[ExampleStats] | None = None,
+        n_lines: int = 0,
+        *,
+        columns: Columns | None = None,
+    ) -> None:
+        self.path = path
+        self.n_lines = n_lines
+        self._examples = examples
+        self._columns = columns if columns is not None or examples is not None else Columns()
+        self._cache: dict[Any, Any] = {}
+        """Analyses computed on first use and shared by every rule (and `intone stats`)."""
+
+    def __repr__(self) -> str:
+        return f"DatasetProfile(path={self.path!r}, n_records={self.n_records}, n_lines={self.n_lines})"
+
+    @property
+    def examples(self) -> list[ExampleStats]:
+        if self._examples is None:
+            self._examples = self.columns.examples()
+        return self._examples
+
+    @property
+    def columns(self) -> Columns:
+        if self._columns is None:
+            self._columns = Columns.of(self._examples or [])
+        return self._columns
+
+    def add(self, line: Line) -> None:
+        """Add this line's example (nothing, when it holds no valid record)."""
+        values = example_values(line)
+        if values is None:
+            return
+        if self._columns is not None:
+            self._columns.append(values)
+        if self._examples is not None:
+            self._examples.append(ExampleStats(*values))
 
     @property
     def n_records(self) -> int:
-        return len(self.examples)
+        return len(self._columns) if self._columns is not None else len(self._examples or ())
 
     def answer_word_lengths(self) -> list[int]:
         """Each answer's words, in `answers` order (computed once: callers must not change it)."""
@@ -247,7 +334,7 @@ class DatasetProfile:
                 return list(map(_FIRST, counts))
             return [n for group in counts for n in group]
 
-        return self._cached(("answer_words", len(self.examples)), compute)
+        return self._cached(("answer_words", self.n_records), compute)
 
     # ------------------------------------------------------------------ shared analyses
     # Each is computed once, on first use, from the examples gathered in the single pass.
@@ -257,16 +344,14 @@ class DatasetProfile:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _answer_columns(self) -> tuple[tuple, tuple, tuple, tuple]:
-        """(lines, answers, answer_keys, answer_words) of every example, read in one pass (the
-        examples of a large file lie all over memory: each pass over them costs)."""
+    def _answer_columns(self) -> tuple[Sequence, Sequence, Sequence, Sequence]:
+        """(lines, answers, answer_keys, answer_words) of every example: their columns."""
 
         def compute():
-            if not self.examples:
-                return (), (), (), ()
-            return tuple(zip(*map(_ANSWER_FIELDS, self.examples), strict=True))
+            c = self.columns
+            return c.line, c.answers, c.answer_keys, c.answer_words
 
-        return self._cached(("answer columns", len(self.examples)), compute)
+        return self._cached(("answer columns", self.n_records), compute)
 
     def one_answer_each(self) -> bool:
         """Whether every example has exactly one answer (then answer i is example i's)."""
@@ -290,10 +375,9 @@ class DatasetProfile:
         """For each answer (same order as `answers`), the index of its example."""
 
         def compute() -> Sequence[int]:
-            examples = self.examples
             if self.one_answer_each():
-                return array("q", range(len(examples)))
-            return array("q", [i for i, ex in enumerate(examples) for _ in ex.answers])
+                return array("q", range(self.n_records))
+            return array("q", [i for i, group in enumerate(self.columns.answers) for _ in group])
 
         return self._cached("answer_example", compute)
 
@@ -309,14 +393,14 @@ class DatasetProfile:
                     first_at: dict[bytes | str, int] = {}
                     return array("q", map(first_at.setdefault, keys, range(len(keys))))
                 keys = []
-            for ex in self.examples:
-                key, n = ex.answer_keys, len(ex.answers)
+            for key, answers in zip(self.columns.answer_keys, self.columns.answers, strict=True):
+                n = len(answers)
                 if n == 1 and len(key) == KEY_BYTES:
                     keys.append(key)
                 elif len(key) == KEY_BYTES * n:
-                    keys += ex.answer_key_list()
+                    keys += [key[i : i + KEY_BYTES] for i in range(0, len(key), KEY_BYTES)]
                 else:
-                    keys += map(normalize_ws, ex.answers)
+                    keys += map(normalize_ws, answers)
             first: dict[bytes | str, int] = {}
             return array("q", map(first.setdefault, keys, range(len(keys))))
 
@@ -336,17 +420,17 @@ class DatasetProfile:
         normalised and case-folded; "" when no user turn comes before it)."""
 
         def compute() -> list[str]:
-            prompts, turns = zip(*map(_PROMPT_FIELDS, self.examples), strict=True) if self.examples else ((), ())
+            prompts, turns = self.columns.prompt, self.columns.answer_turns
             if set(turns) == {(0,)} and not any("\n" in p for p in prompts):  # one prompt, one answer each
                 return list(prompts)
             found = []
-            for ex in self.examples:
-                if ex.answer_turns == (0,) and "\n" not in ex.prompt:  # one prompt, one answer: most
-                    found.append(ex.prompt)
+            for prompt, answer_turns, answers in zip(prompts, turns, self.columns.answers, strict=True):
+                if answer_turns == (0,) and "\n" not in prompt:  # one prompt, one answer: most
+                    found.append(prompt)
                     continue
-                turns = ex.prompt.split("\n") if ex.prompt else []
-                for turn in ex.answer_turns or [len(turns) - 1] * len(ex.answers):
-                    found.append(turns[turn] if 0 <= turn < len(turns) else "")
+                user_turns = prompt.split("\n") if prompt else []
+                for turn in answer_turns or [len(user_turns) - 1] * len(answers):
+                    found.append(user_turns[turn] if 0 <= turn < len(user_turns) else "")
             return found
 
         return self._cached("answer_prompts", compute)
@@ -384,21 +468,6 @@ class DatasetProfile:
             return style_sample(answers, evenly_spaced(len(answers), limit))
 
         return self._cached(("styles", limit), compute)
-
-    def near_duplicates(
-        self, threshold: float, min_words: int, num_perm: int = 64
-    ) -> list[tuple[int, int, float]]:
-        """(later answer, earlier answer, Jaccard) among answers of at least `min_words` words."""
-
-        def compute():
-            from intone.lint.similarity import near_duplicate_pairs
-
-            answers = self.answers()
-            words = [n for ex in self.examples for n in ex.answer_words]
-            skip = [n < min_words for n in words]
-            return near_duplicate_pairs([a for _l, a in answers], threshold, num_perm=num_perm, skip=skip)
-
-        return self._cached(("neardup", threshold, min_words, num_perm), compute)
 
     def near_copies(
         self,

@@ -150,7 +150,12 @@ class LengthUniformity(DatasetRule):
         """
         from intone.lint.text import sentence_count, word_count
 
-        pairs = [(ex.prompt_words, n) for ex in profile.examples if len(ex.answers) == 1 and ex.prompt for n in ex.answer_words]
+        c = profile.columns
+        pairs = [
+            (words, n[0])
+            for words, n, prompt in zip(c.prompt_words, c.answer_words, c.prompt, strict=True)
+            if len(n) == 1 and prompt
+        ]
         if len(pairs) < self.opt["min-answers"]:
             return None
         import numpy as np
@@ -274,29 +279,29 @@ class LengthOutlier(DatasetRule):
         from intone.lint.text import word_count
 
         owner = profile.answer_example()
-        examples = profile.examples
+        columns = profile.columns
         least = self.opt["min-answers"]
         by_tag: dict[str, list[int]] = {}
-        if any(ex.tags for ex in examples):
+        if any(columns.tags):
             for p in positions:
-                ex = examples[owner[p]]
+                tags = columns.tags[owner[p]]
                 # A tag describes a conversation, so only a one-answer example's answer is its tag's.
-                if ex.tags and len(ex.answers) == 1:
-                    by_tag.setdefault(ex.tags[0], []).append(p)
+                if tags and len(columns.answers[owner[p]]) == 1:
+                    by_tag.setdefault(tags[0], []).append(p)
         groups = [(f"examples tagged '{tag}'", members) for tag, members in by_tag.items() if len(members) >= least]
         tagged = {p for _label, members in groups for p in members}
         untagged = [p for p in positions if p not in tagged] if tagged else list(positions)
         if profile.one_answer_each():
             # One answer per example (most files): answer p is example p's, its prompt's words known.
-            counts = [ex.prompt_words for ex in examples]
+            counts = columns.prompt_words
             rest = sorted(zip(map(counts.__getitem__, untagged), untagged))
         else:
             prompts: list[str] = []
 
             def prompt_words(p: int) -> int:
-                ex = examples[owner[p]]
-                if len(ex.answers) == 1:
-                    return ex.prompt_words
+                example = owner[p]
+                if len(columns.answers[example]) == 1:
+                    return columns.prompt_words[example]
                 if not prompts:
                     prompts.extend(profile.answer_prompts())
                 return word_count(prompts[p])

@@ -47,8 +47,9 @@ class DuplicateExample(DatasetRule):
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         first: dict[bytes, int] = {}
-        for ex in profile.examples:
-            found = self.finding(ctx.path, ex.line, first.setdefault(ex.example_key, ex.line))
+        columns = profile.columns
+        for line, key in zip(columns.line, columns.example_key, strict=True):
+            found = self.finding(ctx.path, line, first.setdefault(key, line))
             if found is not None:
                 yield found
 
@@ -91,10 +92,11 @@ class DuplicatePrompt(DatasetRule):
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         first: dict[str, tuple[int, bytes]] = {}
-        for ex in profile.examples:
-            if not ex.prompt:
+        columns = profile.columns
+        for line, prompt, key in zip(columns.line, columns.prompt, columns.example_key, strict=True):
+            if not prompt:
                 continue
-            earlier = first.setdefault(ex.prompt, (ex.line, ex.example_key))
-            found = self.finding(ctx.path, ex.line, ex.prompt, earlier[0], earlier[1] == ex.example_key)
+            earlier = first.setdefault(prompt, (line, key))
+            found = self.finding(ctx.path, line, prompt, earlier[0], earlier[1] == key)
             if found is not None:
                 yield found

@@ -83,7 +83,7 @@ class NearDuplicate(DatasetRule):
         original = profile.answer_original()
         # An exact copy of an answer under another prompt (not a duplicated record, which
         # duplicate-example reports) is the closest copy there is: Jaccard 1.0.
-        keys = [ex.example_key for ex in profile.examples]
+        keys = profile.columns.example_key
         word_counts = profile.answer_word_lengths()
         pairs = list(pairs) + [
             (i, first, 1.0, 1.0)

@@ -24,21 +24,19 @@ MIN_FRAME, MAX_FRAME = 2, 8
 
 def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
     """Every user turn as (line, text), whitespace-normalised and case-folded, each text once."""
-    examples = profile.examples
-    prompts = [ex.prompt for ex in examples]
+    prompts, lines = profile.columns.prompt, profile.columns.line
     if not any("\n" in p for p in prompts):  # one user turn each (most files): at C speed
-        first_line = dict(zip(reversed(prompts), [ex.line for ex in reversed(examples)], strict=True))
+        first_line = dict(zip(reversed(prompts), reversed(lines), strict=True))
         first_line.pop("", None)
         return sorted(zip(first_line.values(), first_line.keys()))  # lines are distinct: file order
     seen: dict[str, int] = {}
-    for ex in examples:
-        prompt = ex.prompt
+    for line, prompt in zip(lines, prompts, strict=True):
         if "\n" not in prompt:  # one user turn (most records)
             if prompt:
-                seen.setdefault(prompt, ex.line)
+                seen.setdefault(prompt, line)
             continue
         for turn in prompt.split("\n"):
-            seen.setdefault(turn, ex.line)
+            seen.setdefault(turn, line)
     return [(line, text) for text, line in seen.items()]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import RecordRule
@@ -62,6 +62,18 @@ _TRAILING_END = re.compile(r"(?:^|(\S+))\s+END\s*\Z")
 # "THE END" ends a story and "press END" names a key: not stop words.
 _NOT_BEFORE_END = frozenset({"the", "press", "hit", "key", "pressing", "hitting"})
 _TRAILING_ARROW = re.compile(r"\s->\s*\Z")
+_MARKS = (
+    ("<", None),
+    ("[", None),
+    (":", None),
+    ("#", lambda text: "###" in text),
+    (">", lambda text: "->" in text),
+    ("D", lambda text: text.rstrip().endswith("END")),
+    ("B", lambda text: text.lstrip().startswith(_ALPACA_PREAMBLE)),
+)
+"""What any markup `leaks` finds holds, as (a character, None or a test of a message holding
+it): template tokens a "<" or "[", labels and headers a ":", "###" a "#", "->" a ">", and a
+message may end with "END" or open with the Alpaca preamble."""
 
 
 def _mask_code(text: str) -> str:
@@ -196,6 +208,27 @@ class TemplateLeak(RecordRule):
     severity = "error"
     summary = "Chat-template tokens, role labels or prompt/completion separators inside content"
     fix_hint = "Delete the markup: one turn per message, and let the trainer apply the chat template."
+
+    def check_many(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
+        # Every kind of markup holds one of `_MARKS`' characters; a one-character search runs
+        # at memory speed (where one for "###" or "END" reads a byte at a time), so the block's
+        # text is searched for each character first, and only the messages of a block holding
+        # it are searched again. Only the records of the messages found are checked.
+        contents = [msg.content for line in lines for msg in line.record.messages]
+        block = "\x00".join(contents)
+        found: set[int] = set()
+        for char, holds in _MARKS:
+            if char not in block:
+                continue
+            if holds is None:
+                found.update(i for i, text in enumerate(contents) if char in text)
+            else:
+                found.update(i for i, text in enumerate(contents) if char in text and holds(text))
+        if not found:
+            return
+        owner = [n for n, line in enumerate(lines) for _ in line.record.messages]
+        for n in sorted({owner[i] for i in found}):
+            yield from self.check(lines[n], ctx)
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         messages = line.record.messages

@@ -14,7 +14,7 @@ from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.engine import Linter
 from intone.lint.registry import RecordRule
-from intone.lint.rules.boilerplate import _ANCHORS, _BLOCK_WORDS
+from intone.lint.rules.boilerplate import _ANCHORS, _BLOCK_PAIRS, _BLOCK_WORDS, stock_phrases
 from intone.lint.text import quick_words, substring_texts, texts_with_words
 from intone.schemas.jsonl import read_jsonl
 
@@ -87,15 +87,30 @@ def test_random_blocks_give_the_same_findings(texts: list[str]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(TEXT, min_size=1, max_size=10))
-def test_the_word_search_finds_every_text_holding_a_word(texts: list[str]) -> None:
-    found = texts_with_words(texts, _BLOCK_WORDS, ("gpt",))
+def test_the_word_search_finds_every_text_holding_a_word_or_a_phrase(texts: list[str]) -> None:
+    found = texts_with_words(texts, _BLOCK_WORDS, _BLOCK_PAIRS)
     for i, text in enumerate(texts):
         low = text.lower().replace("\u02bc", "'")
-        if not _ANCHORS.isdisjoint(quick_words(low)) or "gpt" in low:
+        if not _ANCHORS.isdisjoint(quick_words(low)) or stock_phrases(text):
             assert i in found, text
+
+
+def test_the_word_search_finds_word_pairs_in_the_text_that_holds_them() -> None:
+    texts = ["a", "i am fine", "As an A.I., I", "a-i", "an ai"]
+    assert texts_with_words(texts, frozenset(), (("a", "i"),)) == {2, 3}
 
 
 def test_substring_search_names_each_text_once() -> None:
     joined = "ab ab\x00\x00xab\x00none\x00ab"  # five texts
     assert substring_texts(joined, ["ab"]) == {0, 2, 4}
     assert substring_texts(joined, ["zz"]) == set()
+
+
+def test_a_block_with_an_answer_too_long_for_the_block_search_gives_the_same_findings() -> None:
+    huge = "plain words " * 6_000 + "I hope this helps"  # over 64 KB: checked on its own
+    records = [
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]}
+        for text in ["As an AI language model, no.", huge, "plain", "Feel free to ask!", huge[:-17]]
+    ]
+    found = _assert_same(_lines(records))
+    assert {d.line for d in found if d.name == "assistant-boilerplate"} == {1, 2, 4}

@@ -17,6 +17,8 @@ PHRASES = [
     "feel free to ask", "let me know if there's anything else", "let me know if you have any questions",
     "don't hesitate to reach out", "I'd be happy to help", "I would be glad to assist",
     "is there anything else I can help", "how can I assist you today", "I don’t have personal views",
+    "As an A.I. model", "I'm an A.I.", "as an a.i., I", "I am GPT4", "I'm gpt-4-turbo", "I am GPT4turbo",
+    "I'm GPT-3.5", "i am chatgpt",
 ]
 FILLER = st.text(alphabet=st.sampled_from("abc xyz,.!?'’-\n"), max_size=30)
 

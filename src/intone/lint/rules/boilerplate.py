@@ -22,7 +22,7 @@ _MODEL = r"(?:(?:large )?language model|llm|chatbot|virtual assistant|ai assista
 _SELF_REFERENCE = [
     # "as an AI language model", "as an AI assistant"; a bare "as an AI" only before a comma or "I"
     rf"as {_AI} (?:language model|model|assistant|chatbot)",
-    r"as an? (?:ai|artificial intelligence)(?=\s*[,;:]|\s+i\b)",
+    r"as an? (?:ai|a\.i\.|artificial intelligence)(?=\s*[,;:]|\s+i\b)",
     r"as an? (?:large )?language model",
     rf"i(?:'m| am) (?:just |only |merely |simply )?(?:{_AI} (?:{_MODEL}|assistant)|{_AI}|an? {_MODEL})",
     (
@@ -74,9 +74,12 @@ _ANCHORS = anchors(
 )
 _BLOCK_TEXT_MAX = 1 << 16
 """Longer answers skip the block search (its arrays grow with the text: eight bytes a byte)."""
-_BLOCK_WORDS = _ANCHORS | anchors("certainly course question")
+_BLOCK_WORDS = _ANCHORS | anchors("certainly course question gpt gpt3 gpt4 gpt5 gpt3turbo gpt4turbo gpt5turbo")
 """The words of which an answer holds one when it holds a phrase or an opener ("Certainly!",
-"Of course!", "Great question!"), but for "gpt", which is searched for as a substring."""
+"Of course!", "Great question!"), the GPT names among them ("GPT-4" is the words "gpt" and
+"4"), unless it says "A.I." (`_BLOCK_PAIRS`)."""
+_BLOCK_PAIRS = (("a", "i"),)
+""""A.I." in words."""
 _OPENER_RE = re.compile(r"\s*(?:" + "|".join(_OPENERS) + ")")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -90,7 +93,7 @@ def stock_phrases(text: str) -> list[str]:
     opener = _OPENER_RE.match(low)
     if opener:
         spans.append((len(opener.group()) - len(opener.group().lstrip()), opener.end()))
-    if not _ANCHORS.isdisjoint(quick_words(low)) or "gpt" in low:
+    if not _ANCHORS.isdisjoint(quick_words(low)) or "gpt" in low or "a.i." in low:
         spans += [m.span() for m in _PHRASE_RE.finditer(low)]
     return [text[a:b] for a, b in spans]
 
@@ -103,7 +106,8 @@ class AssistantBoilerplate(RecordRule):
 
     - self-reference: "as an AI language model / assistant / chatbot", "as an AI," (a bare
       "as an AI" only before a comma or "I"), "as a (large) language model", "I'm (just) an
-      AI", "I am a language model", "I'm an AI assistant";
+      AI", "I am a language model", "I'm an AI assistant" ("A.I." and "artificial intelligence"
+      as well as "AI");
     - disclaimers: "I don't have personal opinions / preferences / feelings / emotions /
       beliefs / experiences / views", "I don't have feelings like humans", "I can't browse the
       internet", "I don't have real-time information";
@@ -148,10 +152,24 @@ class AssistantBoilerplate(RecordRule):
 
     def check_many(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
         # One search of the whole block for the answers that could hold a phrase (an anchor
-        # word, "gpt", or an opener's key word); only their records are checked one by one.
+        # word, a GPT name, "A.I.", or an opener's key word); only their records are checked
+        # one by one.
+        texts = [msg.content for line in lines for msg in line.record.messages if msg.role == "assistant"]
+        if max(map(len, texts), default=0) > _BLOCK_TEXT_MAX:
+            yield from self._check_with_huge(lines, ctx)
+            return
+        candidates = texts_with_words(texts, _BLOCK_WORDS, _BLOCK_PAIRS)
+        if candidates:
+            owner = [n for n, line in enumerate(lines) for msg in line.record.messages if msg.role == "assistant"]
+            for n in sorted({owner[i] for i in candidates}):
+                yield from self.check(lines[n], ctx)
+
+    def _check_with_huge(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
+        """`check_many` for a block holding an answer too long for the block search: that one's
+        records are checked one by one, the rest are searched together."""
         owner: list[int] = []
         texts: list[str] = []
-        huge: set[int] = set()  # answers too long to search in a block: checked one by one
+        huge: set[int] = set()
         for n, line in enumerate(lines):
             for msg in line.record.messages:
                 if msg.role == "assistant":
@@ -160,7 +178,7 @@ class AssistantBoilerplate(RecordRule):
                         continue
                     owner.append(n)
                     texts.append(msg.content)
-        candidates = texts_with_words(texts, _BLOCK_WORDS, ("gpt",))
+        candidates = texts_with_words(texts, _BLOCK_WORDS, _BLOCK_PAIRS)
         for n in sorted({owner[i] for i in candidates} | huge):
             yield from self.check(lines[n], ctx)
 

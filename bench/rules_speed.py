@@ -22,7 +22,7 @@ from rule_quality import RULES as VOICE_RULES  # the one list of voice/distribut
 from intone.config import Settings
 from intone.lint.context import LintContext
 from intone.lint.engine import Linter, collect_rarely
-from intone.lint.profile import DatasetProfile
+from intone.lint.profile import Columns, DatasetProfile
 from intone.lint.rules import RULES
 from intone.lint.tokens import TiktokenCounter
 
@@ -45,7 +45,9 @@ def lint_seconds(path: Path, selections: list[list[str]], counter: TiktokenCount
 
 
 def sub_profile(profile: DatasetProfile, n: int) -> DatasetProfile:
-    return DatasetProfile(path=profile.path, examples=profile.examples[:n], n_lines=n)
+    """The first `n` examples, in columns as a lint's scan builds them, with no analyses yet."""
+    columns = Columns(*[column[:n] for column in profile.columns.lists()])
+    return DatasetProfile(path=profile.path, n_lines=n, columns=columns)
 
 
 def main() -> int:

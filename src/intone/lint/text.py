@@ -121,7 +121,7 @@ def eight_bytes(data: bytes) -> np.ndarray:
 
 def first_bytes(eight: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Each word's first (up to) 8 bytes as an integer, the bytes after a shorter word zeroed."""
-    return eight.take(start) & _LOW_BYTES[np.minimum(length, 8)]  # (take: faster than eight[start])
+    return eight[start] & _LOW_BYTES[np.minimum(length, 8)]
 
 
 def _word_slots(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:

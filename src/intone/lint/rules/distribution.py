@@ -293,8 +293,12 @@ class LengthOutlier(DatasetRule):
         untagged = [p for p in positions if p not in tagged] if tagged else list(positions)
         if profile.one_answer_each():
             # One answer per example (most files): answer p is example p's, its prompt's words known.
-            counts = columns.prompt_words
-            rest = sorted(zip(map(counts.__getitem__, untagged), untagged))
+            import numpy as np
+
+            at = np.asarray(untagged, dtype=np.int64)
+            counts = np.asarray(columns.prompt_words, dtype=np.int64)[at]
+            order = np.lexsort((at, counts))  # by prompt words, then position: sorted (words, p) pairs
+            rest = list(zip(counts[order].tolist(), at[order].tolist()))
         else:
             prompts: list[str] = []
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,10 @@ def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytes
     one = linter.lint_path(path)
     monkeypatch.delenv("INTONE_NO_FORK")
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
-    halves = engine._halves(path)
-    assert halves is not None and 1 < halves[2] < 400  # really split in the middle
+    pieces = engine._pieces(path)
+    assert pieces is not None and len(pieces) == engine.SCAN_PIECES  # really cut into pieces
+    assert pieces[0][0] == 0 and pieces[-1][1] == path.stat().st_size
+    assert all(a[1] == b[0] and a[2] < b[2] for a, b in pairwise(pieces))
     two = linter.lint_path(path)
     assert two.diagnostics == one.diagnostics
     assert (two.n_lines, two.n_records) == (one.n_lines, one.n_records)
@@ -59,6 +63,52 @@ def test_a_failing_child_falls_back_to_scanning_here(tmp_path: Path, monkeypatch
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(engine, "_fork_scan", lambda *a, **k: None)
     assert linter.lint_path(path).diagnostics == one.diagnostics
+
+
+def test_pieces_the_child_took_and_lost_are_scanned_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child takes pieces from the queue, then fails: this process scans what it took."""
+    import os
+
+    path = _file(tmp_path, 2)
+    linter = Linter(Settings(cache=False))
+    monkeypatch.setenv("INTONE_NO_FORK", "1")
+    one = linter.lint_path(path)
+    monkeypatch.delenv("INTONE_NO_FORK")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    parent, real = os.getpid(), Linter._scan_piece
+    here: list[int] = []  # the pieces scanned in this process, in order
+
+    def scan_piece(self, path, display, piece, *rest):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails on the piece it took")
+        here.append(piece[0])
+        time.sleep(0.02)  # so that the child surely takes a piece
+        return real(self, path, display, piece, *rest)
+
+    monkeypatch.setattr(Linter, "_scan_piece", scan_piece)
+    two = linter.lint_path(path)
+    assert two.diagnostics == one.diagnostics
+    assert two.profile.examples == one.profile.examples
+    assert len(here) == engine.SCAN_PIECES and here != sorted(here)  # the child's piece, rescanned last
+
+
+def test_progress_reaches_the_file_size_in_steps_forward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.jsonl"
+    record = json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a" * 900}]})
+    path.write_text((record + "\n") * 3000)  # about 2.7 MB: chunks of 1 MB report on the way
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    steps: list[int] = []
+    report = Linter(Settings(cache=False)).lint_path(path, progress=steps.append)
+    assert report.n_records == 3000
+    assert all(step > 0 for step in steps) and sum(steps) == path.stat().st_size
+
+
+def test_a_file_of_one_huge_line_is_not_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a" * 10_000}]}))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    assert engine._pieces(path) is None
+    assert Linter(Settings(cache=False)).lint_path(path).n_records == 1
 
 
 def _rich_file(tmp_path: Path) -> Path:

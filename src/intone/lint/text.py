@@ -94,7 +94,7 @@ def substring_texts(joined: str, needles: Iterable[str]) -> set[int]:
     return found
 
 
-_NUL_KEPT_LOWER_BYTES = bytes(
+NUL_KEPT_LOWER_BYTES = bytes(
     0 if i == 0 else ord(chr(BYTES_TABLE[i]).lower()) if BYTES_TABLE[i] < 128 else BYTES_TABLE[i] for i in range(256)
 )
 """`BYTES_TABLE` that keeps NUL and lower-cases A-Z."""
@@ -165,7 +165,7 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, pairs: Sequence[tu
         found = {i for i, t in enumerate(texts) if "\x00" in t}
         joined = "\x00".join([t.replace("\x00", " ") for t in texts])
     if joined.isascii():  # lower-cased by the same table
-        data = joined.encode().translate(_NUL_KEPT_LOWER_BYTES, b"'")
+        data = joined.encode().translate(NUL_KEPT_LOWER_BYTES, b"'")
     else:
         joined = joined.lower()
         data = joined.translate(_NUL_KEPT_WORDS).encode("utf-8", "surrogatepass")

@@ -261,7 +261,7 @@ class Linter:
         advance(pieces[-1][1])
         scan = scans[0]
         for i in range(1, len(pieces)):
-            scan = scan.join(scans[i])
+            scan.extend(scans.pop(i))
         return self._finish(scan, display)
 
     def _scan_piece(self, path: str | Path, display: str, piece: tuple[int, int, int],
@@ -326,23 +326,19 @@ class _Scan:
         packed = pack_columns(self.columns)
         return _rebuilt_scan, (packed, self.diagnostics, self.n_lines, self.crlf_at, self.crlf_kept)
 
-    def join(self, tail: _Scan) -> _Scan:
-        """This scan followed by the one of the lines after it: one CRLF finding, the first."""
-        offset = len(self.diagnostics)
+    def extend(self, tail: _Scan) -> None:
+        """Append the scan of the lines after this one's (its lists are extended in place, so
+        joining many pieces copies each once): one CRLF finding, the first."""
         tail_diagnostics = tail.diagnostics
-        crlf_at = self.crlf_at
         if tail.crlf_at is not None:
-            if crlf_at is None:
-                crlf_at = offset + tail.crlf_at
+            if self.crlf_at is None:
+                self.crlf_at = len(self.diagnostics) + tail.crlf_at
             else:  # the tail's own "reported once" finding is a repeat
                 tail_diagnostics = tail_diagnostics[: tail.crlf_at] + tail_diagnostics[tail.crlf_at + 1 :]
-        return _Scan(
-            self.columns + tail.columns,
-            self.diagnostics + tail_diagnostics,
-            max(self.n_lines, tail.n_lines),
-            crlf_at,
-            self.crlf_kept + tail.crlf_kept,
-        )
+        self.columns.extend(tail.columns)
+        self.diagnostics += tail_diagnostics
+        self.n_lines = max(self.n_lines, tail.n_lines)
+        self.crlf_kept += tail.crlf_kept
 
 
 def _rebuilt_scan(packed: tuple, *rest: Any) -> _Scan:

@@ -141,8 +141,10 @@ class Columns:
         """Append one example's fields (in field order)."""
         any(map(list.append, self._lists, values))  # list.append returns None: any() runs them all
 
-    def __add__(self, other: Columns) -> Columns:
-        return Columns(*[a + b for a, b in zip(self.lists(), other.lists(), strict=True)])
+    def extend(self, other: Columns) -> None:
+        """Append `other`'s examples (in place)."""
+        for mine, theirs in zip(self._lists, other.lists(), strict=True):
+            mine.extend(theirs)
 
     def examples(self) -> list[ExampleStats]:
         return list(map(ExampleStats, *self.lists()))

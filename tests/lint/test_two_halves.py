@@ -35,14 +35,20 @@ def _file(tmp_path: Path, seed: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _file(tmp_path, seed)
-    linter = Linter(Settings(cache=False))
+def _one_pass_then_pieces(linter: Linter, path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The report of one pass with forking off; afterwards even a small file is cut in pieces."""
     monkeypatch.setenv("INTONE_NO_FORK", "1")
     one = linter.lint_path(path)
     monkeypatch.delenv("INTONE_NO_FORK")
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    return one
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _file(tmp_path, seed)
+    linter = Linter(Settings(cache=False))
+    one = _one_pass_then_pieces(linter, path, monkeypatch)
     pieces = engine._pieces(path)
     assert pieces is not None and len(pieces) == engine.SCAN_PIECES  # really cut into pieces
     assert pieces[0][0] == 0 and pieces[-1][1] == path.stat().st_size
@@ -57,10 +63,7 @@ def test_two_halves_equal_one_pass(tmp_path: Path, seed: int, monkeypatch: pytes
 def test_a_failing_child_falls_back_to_scanning_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _file(tmp_path, 1)
     linter = Linter(Settings(cache=False))
-    monkeypatch.setenv("INTONE_NO_FORK", "1")
-    one = linter.lint_path(path)
-    monkeypatch.delenv("INTONE_NO_FORK")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    one = _one_pass_then_pieces(linter, path, monkeypatch)
     monkeypatch.setattr(engine, "_fork_scan", lambda *a, **k: None)
     assert linter.lint_path(path).diagnostics == one.diagnostics
 
@@ -71,10 +74,7 @@ def test_pieces_the_child_took_and_lost_are_scanned_here(tmp_path: Path, monkeyp
 
     path = _file(tmp_path, 2)
     linter = Linter(Settings(cache=False))
-    monkeypatch.setenv("INTONE_NO_FORK", "1")
-    one = linter.lint_path(path)
-    monkeypatch.delenv("INTONE_NO_FORK")
-    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
+    one = _one_pass_then_pieces(linter, path, monkeypatch)
     parent, real = os.getpid(), Linter._scan_piece
     here: list[int] = []  # the pieces scanned in this process, in order
 

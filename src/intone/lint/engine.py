@@ -214,26 +214,21 @@ class Linter:
         finish at about the same time however fast each core runs; the pieces' scans are joined
         in file order before the dataset rules. Whatever the child took and did not hand back
         (trouble in the child, or no fork) this process scans itself."""
-        queue_out, queue_in = os.pipe()
-        os.write(queue_in, b"".join(i.to_bytes(2, "little") for i in range(len(pieces))))
-
-        def taken() -> Iterator[int]:
-            while len(number := os.read(queue_out, 2)) == 2:  # two bytes: one atomic read
-                yield int.from_bytes(number, "little")
+        queue = _Queue(len(pieces))
 
         def in_child() -> dict[int, bytes]:
             # Each piece is pickled as soon as it is scanned, so that packing is part of the
             # work the queue shares out, and the hand-back at the end only copies bytes.
             import pickle
 
-            os.close(queue_in)
+            queue.close_filling_end()
             return {
                 i: pickle.dumps(self._scan_piece(path, display, pieces[i]), protocol=pickle.HIGHEST_PROTOCOL)
-                for i in taken()
+                for i in queue.taken()
             }
 
         child = _fork_scan(in_child)
-        os.close(queue_in)  # with the child's copy closed too, an empty queue reads as its end
+        queue.close_filling_end()
         reported = 0
 
         def advance(done: int) -> None:
@@ -244,12 +239,12 @@ class Linter:
 
         scans: dict[int, _Scan] = {}
         try:
-            for i in taken():
+            for i in queue.taken():
                 advance(pieces[i][0])  # the pieces before this one are taken: scanned or being scanned
                 scans[i] = self._scan_piece(path, display, pieces[i], advance)
             theirs = child.result() if child is not None else None
         finally:
-            os.close(queue_out)
+            queue.close()
         if theirs:
             import pickle
 
@@ -425,6 +420,26 @@ class _Forked:
             return None
 
 
+class _Queue:
+    """The numbers 0 to n - 1 in a pipe, for this process and a forked child to take one at a
+    time: two bytes a number, each read atomic, so no number is taken twice. Both processes
+    close the filling end after the fork; then an empty queue reads as its end."""
+
+    def __init__(self, n: int) -> None:
+        self._out, self._in = os.pipe()
+        os.write(self._in, b"".join(i.to_bytes(2, "little") for i in range(n)))
+
+    def close_filling_end(self) -> None:
+        os.close(self._in)
+
+    def taken(self) -> Iterator[int]:
+        while len(number := os.read(self._out, 2)) == 2:
+            yield int.from_bytes(number, "little")
+
+    def close(self) -> None:
+        os.close(self._out)
+
+
 def _fork(call: Callable[[], Any]) -> _Forked | None:
     """Run `call()` in a forked child (a copy of this process); its result comes back pickled.
     None when no child could be started."""
@@ -477,27 +492,22 @@ def _run_dataset_rules(
         found = run(rules)
     else:
         order = sorted(rules, key=lambda r: -r.cost)
-        queue_out, queue_in = os.pipe()
-        os.write(queue_in, b"".join(i.to_bytes(2, "little") for i in range(len(order))))
+        queue = _Queue(len(order))
 
         def run_queued() -> dict[str, list[Diagnostic]]:
-            done: dict[str, list[Diagnostic]] = {}
-            while len(taken := os.read(queue_out, 2)) == 2:  # two bytes: one atomic read
-                rule = order[int.from_bytes(taken, "little")]
-                done[rule.name] = list(rule.check_dataset(profile, ctx))
-            return done
+            return {order[i].name: list(order[i].check_dataset(profile, ctx)) for i in queue.taken()}
 
         def in_child() -> dict[str, list[Diagnostic]]:
-            os.close(queue_in)
+            queue.close_filling_end()
             return run_queued()
 
         child = _fork(in_child)
-        os.close(queue_in)  # with the child's copy closed too, an empty queue reads as its end
+        queue.close_filling_end()
         try:
             found = run_queued()
             got = child.result() if child is not None else None
         finally:
-            os.close(queue_out)
+            queue.close()
         found.update(got or {})
         found.update(run([rule for rule in order if rule.name not in found]))
     return [d for rule in rules for d in found[rule.name]]

@@ -15,7 +15,7 @@ from intone.lint.context import LintContext
 from intone.lint.engine import Linter
 from intone.lint.registry import RecordRule
 from intone.lint.rules.boilerplate import _ANCHORS, _BLOCK_PAIRS, _BLOCK_WORDS, stock_phrases
-from intone.lint.text import quick_words, substring_texts, texts_with_words
+from intone.lint.text import quick_words, texts_with_words
 from intone.schemas.jsonl import read_jsonl
 
 from ..rules.test_boilerplate_prefilter import PHRASES
@@ -98,12 +98,6 @@ def test_the_word_search_finds_every_text_holding_a_word_or_a_phrase(texts: list
 def test_the_word_search_finds_word_pairs_in_the_text_that_holds_them() -> None:
     texts = ["a", "i am fine", "As an A.I., I", "a-i", "an ai"]
     assert texts_with_words(texts, frozenset(), (("a", "i"),)) == {2, 3}
-
-
-def test_substring_search_names_each_text_once() -> None:
-    joined = "ab ab\x00\x00xab\x00none\x00ab"  # five texts
-    assert substring_texts(joined, ["ab"]) == {0, 2, 4}
-    assert substring_texts(joined, ["zz"]) == set()
 
 
 def test_a_block_with_an_answer_too_long_for_the_block_search_gives_the_same_findings() -> None:

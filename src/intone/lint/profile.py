@@ -86,11 +86,10 @@ class ExampleStats:
     """For each answer, a KEY_BYTES digest of its whitespace-normalised text (equal for exact
     copies), all in one bytes object (one object per record, not one per answer)."""
 
-    def answer_key_list(self) -> list[bytes]:
-        keys = self.answer_keys
-        if len(keys) == KEY_BYTES:
-            return [keys]
-        return [keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES)]
+
+def split_keys(keys: bytes) -> list[bytes]:
+    """KEY_BYTES digests joined in one bytes object, apart again."""
+    return [keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES)]
 
 
 FIELD_NAMES = tuple(f.name for f in fields(ExampleStats))
@@ -189,7 +188,7 @@ def unpack_columns(packed: tuple) -> Columns:
     return Columns(
         lines.tolist(),
         _cut(prompt_text, prompt_lengths),
-        [example_keys[i : i + KEY_BYTES] for i in range(0, len(example_keys), KEY_BYTES)],
+        split_keys(example_keys),
         answers,
         list(answer_words),
         list(tags),
@@ -400,7 +399,7 @@ class DatasetProfile:
                 if n == 1 and len(key) == KEY_BYTES:
                     keys.append(key)
                 elif len(key) == KEY_BYTES * n:
-                    keys += [key[i : i + KEY_BYTES] for i in range(0, len(key), KEY_BYTES)]
+                    keys += split_keys(key)
                 else:
                     keys += map(normalize_ws, answers)
             first: dict[bytes | str, int] = {}

@@ -76,24 +76,6 @@ def anchors(*texts: str) -> frozenset[str | bytes]:
     return frozenset([*found, *(w.encode() for w in found)])
 
 
-def substring_texts(joined: str, needles: Iterable[str]) -> set[int]:
-    """Which texts of `joined` ("\\x00".join of texts without NULs) hold one of `needles`:
-    C-level `str.find`, each text found at most once per needle."""
-    found: set[int] = set()
-    for needle in needles:
-        index = counted = 0
-        at = joined.find(needle)
-        while at >= 0:
-            index += joined.count("\x00", counted, at)
-            found.add(index)
-            nul = joined.find("\x00", at)  # on to the next text
-            if nul < 0:
-                break
-            index, counted = index + 1, nul + 1
-            at = joined.find(needle, counted)
-    return found
-
-
 NUL_KEPT_LOWER_BYTES = bytes(
     0 if i == 0 else ord(chr(BYTES_TABLE[i]).lower()) if BYTES_TABLE[i] < 128 else BYTES_TABLE[i] for i in range(256)
 )

@@ -84,6 +84,11 @@ _OPENER_RE = re.compile(r"\s*(?:" + "|".join(_OPENERS) + ")")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
+def _owners(lines: Sequence[Line]) -> list[int]:
+    """For each answer of these lines, in order, the index of its line."""
+    return [n for n, line in enumerate(lines) for msg in line.record.messages if msg.role == "assistant"]
+
+
 def stock_phrases(text: str) -> list[str]:
     """The stock assistant phrases in `text`, as written, in order (an opener first)."""
     low = text.lower()
@@ -155,32 +160,18 @@ class AssistantBoilerplate(RecordRule):
         # word, a GPT name, "A.I.", or an opener's key word); only their records are checked
         # one by one.
         texts = [msg.content for line in lines for msg in line.record.messages if msg.role == "assistant"]
+        owner: list[int] | None = None
+        huge: set[int] = set()  # records with an answer too long to search in a block: checked one by one
         if max(map(len, texts), default=0) > _BLOCK_TEXT_MAX:
-            yield from self._check_with_huge(lines, ctx)
-            return
+            owner = _owners(lines)
+            huge = {owner[i] for i, text in enumerate(texts) if len(text) > _BLOCK_TEXT_MAX}
+            short = [i for i, text in enumerate(texts) if len(text) <= _BLOCK_TEXT_MAX]
+            texts, owner = [texts[i] for i in short], [owner[i] for i in short]
         candidates = texts_with_words(texts, _BLOCK_WORDS, _BLOCK_PAIRS)
-        if candidates:
-            owner = [n for n, line in enumerate(lines) for msg in line.record.messages if msg.role == "assistant"]
-            for n in sorted({owner[i] for i in candidates}):
+        if candidates or huge:
+            owner = owner if owner is not None else _owners(lines)
+            for n in sorted({owner[i] for i in candidates} | huge):
                 yield from self.check(lines[n], ctx)
-
-    def _check_with_huge(self, lines: Sequence[Line], ctx: LintContext) -> Iterator[Diagnostic]:
-        """`check_many` for a block holding an answer too long for the block search: that one's
-        records are checked one by one, the rest are searched together."""
-        owner: list[int] = []
-        texts: list[str] = []
-        huge: set[int] = set()
-        for n, line in enumerate(lines):
-            for msg in line.record.messages:
-                if msg.role == "assistant":
-                    if len(msg.content) > _BLOCK_TEXT_MAX:
-                        huge.add(n)
-                        continue
-                    owner.append(n)
-                    texts.append(msg.content)
-        candidates = texts_with_words(texts, _BLOCK_WORDS, _BLOCK_PAIRS)
-        for n in sorted({owner[i] for i in candidates} | huge):
-            yield from self.check(lines[n], ctx)
 
     def check(self, line: Line, ctx: LintContext) -> Iterator[Diagnostic]:
         allowed = [phrase_key(p) for p in self.opt["allow"]]

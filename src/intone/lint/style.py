@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from intone.lint.profile import normalize_ws
@@ -373,6 +374,42 @@ class RobustScale:
                 z = z if abs(z) < abs(z_count) else (z_count if z * z_count > 0 else 0.0)
             out[k] = z
         return out
+
+
+    def z_rows(self, styles: Sequence[AnswerStyle]):
+        """`z` of each of `styles` as one (answers, features) numpy array, columns in FEATURES
+        order: the same numbers, computed a column at a time."""
+        import numpy as np
+
+        values = np.array([[s.values[k] for k in FEATURE_KEYS] for s in styles], dtype=np.float64)
+        values = values.reshape(len(styles), len(FEATURES))
+        n = np.array([s.words for s in styles], dtype=np.float64)
+        out = np.empty_like(values)
+        for col, (k, unit) in enumerate(_FEATURE_UNITS):
+            value = values[:, col]
+            if unit == "flag":
+                value = np.minimum(value, 2.0) / 2.0
+            z = (value - self.center[k]) / self.scale[k]
+            if unit == "rate":
+                count = value * n / 100
+                expected = self.center[k] * n / 100
+                z_count = (count - expected) / np.sqrt(np.maximum(expected, 1.0))
+                kept = np.where(np.abs(z) < np.abs(z_count), z, np.where(z * z_count > 0, z_count, 0.0))
+                z = np.where(n > 0, kept, z)
+            out[:, col] = z
+        return out
+
+
+_FAMILY_COLUMNS = tuple([i for i, f in enumerate(FEATURES) if f.family == family] for family in FAMILIES)
+
+
+def family_rows(z):
+    """Each family's strongest |z| (`family_scores`' numbers) for every row of a `z_rows`
+    array: (answers, families), columns in FAMILIES order."""
+    import numpy as np
+
+    strength = np.abs(z)
+    return np.stack([strength[:, cols].max(axis=1) for cols in _FAMILY_COLUMNS], axis=1)
 
 
 def family_scores(z: dict[str, float]) -> list[tuple[float, Feature]]:

@@ -52,18 +52,27 @@ class _RepeatedEdge(DatasetRule):
         total = len(edges)
         if total < self.opt["min-answers"]:
             return None
-        prompts = self._prompt_openings(profile, positions) if self.end == 0 else None
         counts: Counter[tuple[str, ...]] = Counter()
-        mirrored: Counter[tuple[str, ...]] = Counter()
-        for k, words in enumerate(edges):
+        for words in edges:
             for n in range(1, min(3, len(words)) + 1):
                 gram = words[:n] if self.end == 0 else words[-n:]
                 if n == 1 and gram[0] in EDGE_STOPWORDS:
                     continue
                 counts[gram] += 1
-                if prompts is not None and _mirrors(gram, prompts[k]):
-                    mirrored[gram] += 1
         limit = max(self.opt["max-share"] * total, self.opt["min-count"] - 1)
+        mirrored: Counter[tuple[str, ...]] = Counter()
+        # Mirrored answers only lower a count, so only the phrases over the limit need them
+        # (and only the prompts of the answers that open with one).
+        candidates = {g for g, c in counts.items() if c > limit}
+        if self.end == 0 and candidates:
+            hits = [k for k, words in enumerate(edges) if any(words[:n] in candidates for n in (1, 2, 3))]
+            prompts = self._prompt_openings(profile, [positions[k] for k in hits])
+            for k, opening in zip(hits, prompts, strict=True):
+                words = edges[k]
+                for n in range(1, min(3, len(words)) + 1):
+                    gram = words[:n]
+                    if gram in candidates and _mirrors(gram, opening):
+                        mirrored[gram] += 1
         # An opener that repeats the prompt's own opening ("I'm going home." -> "I am ...") is the
         # rewrite of the prompt, not a habit of the voice: only the other answers count.
         over = {g: c - mirrored[g] for g, c in counts.items() if c - mirrored[g] > limit}

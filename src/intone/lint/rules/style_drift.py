@@ -99,6 +99,18 @@ class StyleDrift(DatasetRule):
         score = sum(min(d, self.CAP) for d, _f in ranked[:3])
         return score, [(d, f) for d, f in ranked if d >= self.opt["min-z"]]
 
+    def _scores(self, z) -> tuple:
+        """`_score` of every row of a `RobustScale.z_rows` array at once: (the scores, how many
+        families reach min-z), numpy arrays with the same numbers."""
+        import numpy as np
+
+        from intone.lint.style import family_rows
+
+        families = family_rows(z)
+        top = np.minimum(-np.sort(-families, axis=1)[:, :3], self.CAP)
+        score = top[:, 0] + top[:, 1] + top[:, 2]  # (in `_score`'s order: the same sums)
+        return score, (families >= self.opt["min-z"]).sum(axis=1)
+
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         from intone.lint.style import FunctionWords, RobustScale, describe
 
@@ -117,7 +129,8 @@ class StyleDrift(DatasetRule):
             # Two passes: fit, set aside answers that already look foreign, refit on the rest, so a
             # drifted quarter of the file does not drag the "typical" voice towards itself.
             first = RobustScale.fit(reference, flag_share=False)
-            typical = [s for s in reference if self._score(first.z(s))[0] < 0.6 * self.opt["min-score"]]
+            first_scores = self._scores(first.z_rows(reference))[0].tolist()
+            typical = [s for s, score in zip(reference, first_scores, strict=True) if score < 0.6 * self.opt["min-score"]]
             # The centre is the typical voice's; the spread is at least that of every answer
             # outside a drifted stretch: a habit that a tenth of the answers share, wherever
             # they are in the file, is part of the voice (advice says "you", stories "she").
@@ -129,7 +142,10 @@ class StyleDrift(DatasetRule):
             words.fill(styles)
             ref = RobustScale.fit(typical if len(typical) >= min_answers else reference, spread=persona)
             ref.adopt_flags(RobustScale.fit(persona))
-            for j, style in judged:
+            scores, deviating = self._scores(ref.z_rows([s for _j, s in judged]))
+            for (j, style), row_score, row_devs in zip(judged, scores.tolist(), deviating.tolist(), strict=True):
+                if (row_devs < self.opt["min-features"] or row_score < self.opt["min-score"]) and j not in drifted:
+                    continue  # (the common case, decided on the arrays; the rest are redone below)
                 z = ref.z(style)
                 score, devs = self._score(z)
                 where = ""
@@ -185,9 +201,7 @@ class StyleDrift(DatasetRule):
         import numpy as np
 
         keys = [f.key for f in FEATURES]
-        z = np.clip(
-            np.array([[zd[k] for k in keys] for zd in (ref.z(s) for _j, s in chosen)]), -self.CAP, self.CAP
-        )
+        z = np.clip(ref.z_rows([s for _j, s in chosen]), -self.CAP, self.CAP)
         # Prefix sums give every stretch's mean and variance per feature in O(1).
         c1 = np.vstack([np.zeros(len(keys)), np.cumsum(z, axis=0)])
         c2 = np.vstack([np.zeros(len(keys)), np.cumsum(z * z, axis=0)])

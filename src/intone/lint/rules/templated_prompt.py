@@ -22,22 +22,39 @@ MIN_FRAME, MAX_FRAME = 2, 8
 """Shortest and longest word frames counted."""
 
 
-def distinct_prompts(profile: DatasetProfile) -> list[tuple[int, str]]:
-    """Every user turn as (line, text), whitespace-normalised and case-folded, each text once."""
-    prompts, lines = profile.columns.prompt, profile.columns.line
-    if not any("\n" in p for p in prompts):  # one user turn each (most files): at C speed
-        first_line = dict(zip(reversed(prompts), reversed(lines), strict=True))
-        # In order of first occurrence (the lines ascend), at C speed but for the lookups.
-        return [(first_line[p], p) for p in dict.fromkeys(prompts) if p]
-    seen: dict[str, int] = {}
-    for line, prompt in zip(lines, prompts, strict=True):
-        if "\n" not in prompt:  # one user turn (most records)
-            if prompt:
-                seen.setdefault(prompt, line)
-            continue
-        for turn in prompt.split("\n"):
-            seen.setdefault(turn, line)
-    return [(line, text) for text, line in seen.items()]
+class DistinctPrompts:
+    """Every user turn, whitespace-normalised and case-folded, each text once, in order of first
+    occurrence: `texts`, and `lines()`, the line each first occurs on (found only when a
+    finding needs them)."""
+
+    def __init__(self, profile: DatasetProfile) -> None:
+        self._prompts, self._lines = profile.columns.prompt, profile.columns.line
+        self._multi = "\n" in "\n".join(self._prompts)  # some record has several user turns
+        if not self._multi:  # one user turn each (most files): at C speed
+            self.texts = [p for p in dict.fromkeys(self._prompts) if p]
+        else:
+            self.texts = list(self._first_lines())
+        self._found: list[int] | None = None
+
+    def _first_lines(self) -> dict[str, int]:
+        if not self._multi:
+            return dict(zip(reversed(self._prompts), reversed(self._lines), strict=True))
+        seen: dict[str, int] = {}
+        for line, prompt in zip(self._lines, self._prompts, strict=True):
+            if "\n" not in prompt:  # one user turn (most records)
+                if prompt:
+                    seen.setdefault(prompt, line)
+                continue
+            for turn in prompt.split("\n"):
+                seen.setdefault(turn, line)
+        return seen
+
+    def lines(self) -> list[int]:
+        """For each of `texts`, the line it first occurs on."""
+        if self._found is None:
+            first = self._first_lines()
+            self._found = [first[text] for text in self.texts]
+        return self._found
 
 
 class TemplatedPrompt(DatasetRule):
@@ -88,16 +105,17 @@ class TemplatedPrompt(DatasetRule):
     SAMPLE = 5000
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
-        prompts = distinct_prompts(profile)
-        total = len(prompts)
+        prompts = DistinctPrompts(profile)
+        texts = prompts.texts
+        total = len(texts)
         if total < self.opt["min-prompts"]:
             return
-        texts = [text for _, text in prompts]
         # (A prompt text holds no newline: joined by newlines, "\n[" finds any that opens with "[".)
         if "\n[" in "\n" + "\n".join(texts):
             tags = [_TAG_RE.match(text) if text[:1] == "[" else None for text in texts]
-            tagged = [line for (line, _), tag in zip(prompts, tags, strict=True) if tag]
-            if len(tagged) > self.opt["max-tag-share"] * total:
+            n_tagged = sum(1 for tag in tags if tag)
+            if n_tagged > self.opt["max-tag-share"] * total:
+                tagged = [line for line, tag in zip(prompts.lines(), tags, strict=True) if tag]
                 common = Counter(tag.group() for tag in tags if tag).most_common(3)
                 shown = ", ".join(f'"{tag}"' for tag, _ in common)
                 what = f'start with a bracketed tag "[…]" (e.g. {shown})'
@@ -113,7 +131,7 @@ class TemplatedPrompt(DatasetRule):
                 yield self._finding(ctx, count, lines, total, f'{verb} with "{" ".join(frame)}"', "max-share")
 
     def _frames(
-        self, prompts: list[tuple[int, str]], texts: list[str], sampled_words: list[list[str]], judged: int, end: int
+        self, prompts: DistinctPrompts, texts: list[str], sampled_words: list[list[str]], judged: int, end: int
     ) -> list[tuple[tuple[str, ...], int, list[int]]]:
         """The frames over `max-share` at one end (0: first words, 1: last words), longest kept."""
         sizes = range(MIN_FRAME, MAX_FRAME + 1)
@@ -134,7 +152,7 @@ class TemplatedPrompt(DatasetRule):
         for gram in sorted(reported, key=lambda g: -over[g]):
             n = len(gram)
             lines = []
-            for (line, _), text in zip(prompts, texts, strict=True):
+            for line, text in zip(prompts.lines(), texts, strict=True):
                 ws = words(text)
                 if len(ws) > n and tuple(ws[:n] if end == 0 else ws[-n:]) == gram:
                     lines.append(line)

@@ -138,7 +138,7 @@ class NearDuplicateIndex:
 
 # ---------------------------------------------------------------------------- batch search
 
-CHUNK = 4096
+CHUNK = 1024
 """Texts tokenized and signed at a time by `near_duplicate_pairs`."""
 BRUTE_FORCE_MAX = 200
 """Up to this many texts, `near_duplicate_pairs` compares every pair instead of using LSH."""

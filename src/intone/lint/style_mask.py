@@ -17,24 +17,26 @@ _CLI_TOOLS = (
     "cargo|rustup|gcc|javac|mvn|gradle|ssh|scp|tar|unzip|grep|systemctl|terraform|aws|gcloud|az"
 )
 _FENCE = re.compile(r"(```|~~~)[\s\S]*?(?:\1|\Z)")
-_LINE_MASK = re.compile(
-    r"^(?:"
-    r"[ \t]*[$#>][ \t]+(?=\S)(?:" + _CLI_TOOLS + r")\b.*"  # $ npm install
-    r"|[ \t]*\$[ \t]+\S.*"  # $ anything
-    r"|[ \t]*(?:" + _CLI_TOOLS + r")(?![\w'’-])(?:[ \t][^\n]*)?[^\s.!?,;:][ \t]*"  # npm init --yes
-    r"|[ \t]*(?:" + _CLI_TOOLS + r")[ \t]*"  # a bare tool name on its own line
-    r"|(?:\t| {4,})(?![ \t]*(?:[-*+•]|\d+[.)])[ \t]).*"  # indented code, not a nested list item
-    r"|[ \t]*\|.*\|[ \t]*"  # a table row
+_LINE_KINDS = (
+    r"[ \t]*[$#>][ \t]+(?=\S)(?:" + _CLI_TOOLS + r")\b.*",  # $ npm install
+    r"[ \t]*\$[ \t]+\S.*",  # $ anything
+    r"[ \t]*(?:" + _CLI_TOOLS + r")(?![\w'’-])(?:[ \t][^\n]*)?[^\s.!?,;:][ \t]*",  # npm init --yes
+    r"[ \t]*(?:" + _CLI_TOOLS + r")[ \t]*",  # a bare tool name on its own line
+    r"(?:\t| {4,})(?![ \t]*(?:[-*+•]|\d+[.)])[ \t]).*",  # indented code, not a nested list item
+    r"[ \t]*\|.*\|[ \t]*",  # a table row
     # Code pasted without a fence: a line that starts or ends the way code does.
-    r"|[ \t]*(?://|/\*|\*/|#!|#include|[{}\[\]]|\)[;,.]?$|\.\w+\(|</?[A-Za-z]|@\w+\b).*"
-    r"|[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
+    r"[ \t]*(?://|/\*|\*/|#!|#include|[{}\[\]]|\)[;,.]?$|\.\w+\(|</?[A-Za-z]|@\w+\b).*",
+    r"[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
     r"static|package|using|namespace|elif|except|finally|console\.\w+|print|fetch|require)\b[^\n]*"
-    r"[^\s.!?][ \t]*"
-    r"|[^\n]*(?:[;{}]|=>|\w\([^\n]*\)[;,:]?)[ \t]*(?://[^\n]*)?"
-    r"|[ \t]*\w+(?:\.\w+)*[ \t]*[-+*/]?=[ \t]*\S.*"  # x = 5
-    r")$",
-    re.MULTILINE,
+    r"[^\s.!?][ \t]*",
+    r"[ \t]*\w+(?:\.\w+)*[ \t]*[-+*/]?=[ \t]*\S.*",  # x = 5
 )
+# A line that ends the way code does: ";", "{", "}", "=>", a call. (Its own pattern: it reads the
+# whole line, so a one-line answer holding none of those characters skips it.)
+_CODE_END = r"[^\n]*(?:[;{}]|=>|\w\([^\n]*\)[;,:]?)[ \t]*(?://[^\n]*)?"
+_CODE_END_CHARS = ";{}("
+_LINE_MASK = re.compile(r"^(?:" + "|".join((*_LINE_KINDS[:-1], _CODE_END, _LINE_KINDS[-1])) + r")$", re.MULTILINE)
+_LINE_MASK_STARTS = re.compile(r"^(?:" + "|".join(_LINE_KINDS) + r")$", re.MULTILINE)
 # Inline content, each pattern with a cheap test that skips it for plain prose.
 _INLINE: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (re.compile(hint), re.compile(pattern))
@@ -91,7 +93,9 @@ def mask_content(text: str) -> str:
         text = _FENCE.sub("\n\n", text)
     if "\n" in text:
         text = _LINE_MASK.sub("", text)
-    elif _LINE_MASK.match(text):  # one line: the only line start is the first character
+    elif (  # one line: the only line start is the first character
+        _LINE_MASK if "=>" in text or any(c in text for c in _CODE_END_CHARS) else _LINE_MASK_STARTS
+    ).match(text):
         text = ""
     starts = text.lstrip(" \t")[:1]
     if "\n" in text or "**" in text or "__" in text or starts in _MARKER_STARTS or not text.isascii():

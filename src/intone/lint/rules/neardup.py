@@ -85,10 +85,13 @@ class NearDuplicate(DatasetRule):
         # duplicate-example reports) is the closest copy there is: Jaccard 1.0.
         keys = profile.columns.example_key
         word_counts = profile.answer_word_lengths()
+        import numpy as np
+
+        copied = np.flatnonzero(np.asarray(original, dtype=np.int64) != np.arange(len(original))).tolist()
         pairs = list(pairs) + [
-            (i, first, 1.0, 1.0)
-            for i, first in enumerate(original)
-            if first != i and keys[owner[i]] != keys[owner[first]] and word_counts[i] >= self.opt["min-words"]
+            (i, original[i], 1.0, 1.0)
+            for i in copied
+            if keys[owner[i]] != keys[owner[original[i]]] and word_counts[i] >= self.opt["min-words"]
         ]
         if not pairs:
             return
@@ -114,9 +117,9 @@ class NearDuplicate(DatasetRule):
         for edge in edges:
             groups.setdefault(root(edge[0]), []).append(edge)
         copies: dict[int, list[int]] = {}
-        for i, first in enumerate(original):
-            if first != i and first in parent:
-                copies.setdefault(first, []).append(answers[i][0])
+        for i in copied:
+            if original[i] in parent:
+                copies.setdefault(original[i], []).append(answers[i][0])
         found = []
         for group in groups.values():
             members = sorted({p for e in group for p in e[:2]})

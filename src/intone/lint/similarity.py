@@ -289,15 +289,22 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nd
     has_any = filled.any(axis=1)
     # For each bin, the distance to the first filled bin at or after it, circularly: by
     # doubling, each step taking the minimum with the distance `step` bins on, plus `step`.
-    dist = np.where(filled, np.int16(0), np.int16(num_perm))
+    dist = (~filled).astype(np.int16)
+    dist *= np.int16(num_perm)  # 0 where filled, else num_perm (further than any filled bin)
     step = 1
     while step < num_perm:
         dist = np.minimum(dist, np.concatenate((dist[:, step:], dist[:, :step]), axis=1) + np.int16(step))
         step *= 2
     dist[~has_any] = 0
-    cols = np.arange(num_perm, dtype=np.int16)
-    at = (cols + dist) % np.int16(num_perm) + (np.arange(n, dtype=np.int64) * num_perm)[:, None]
-    dense = (sig.ravel()[at] + dist.astype(np.uint64) * np.uint64(0x2545F491)) & _MASK32
+    cols = np.arange(num_perm, dtype=np.int16) + dist
+    if num_perm & (num_perm - 1) == 0:
+        cols &= np.int16(num_perm - 1)
+    else:
+        cols %= np.int16(num_perm)
+    at = cols + (np.arange(n, dtype=np.int64) * num_perm)[:, None]
+    dense = sig.ravel()[at]
+    dense += dist.astype(np.uint64) * np.uint64(0x2545F491)
+    dense &= _MASK32
     dense[~has_any] = _EMPTY
     return dense
 
@@ -360,14 +367,20 @@ def near_copy_pairs(
     # Chunks of texts bound the temporary word lists and arrays (memory stays flat); each
     # chunk's shingle hashes are kept for the exact verification, with the chunk's sampled
     # (shingle, text) keys for the containment index. Signatures are stored as uint32 (values
-    # are 32-bit) in one preallocated array.
+    # are 32-bit) in one preallocated array, laid out for the LSH bands: `sig[band]` holds each
+    # text's bins of that band side by side. (Interleaved columns make the bands: densified
+    # neighbours often copy one bin, so a band of adjacent columns would carry little more
+    # information than a single column.)
+    bands, rows = _lsh_params(threshold, num_perm)
+    band_bins = np.array([band + c * bands for band in range(bands) for c in range(rows)], dtype=np.intp)
     chunks: list[tuple[np.ndarray, np.ndarray]] = []
     sampled: list[np.ndarray] = []
-    sig = np.empty((len(keep), num_perm), dtype=np.uint32)
+    sig = np.empty((bands, len(keep), rows), dtype=np.uint32)
     for start in range(0, len(keep), CHUNK):
         h, o = shingle_hashes([texts[i] for i in keep[start : start + CHUNK]], k)
         chunks.append((h, o))
-        sig[start : start + o.size - 1] = _signatures(h, o, num_perm) & _MASK32
+        dense = _signatures(h, o, num_perm)[:, band_bins]
+        sig[:, start : start + o.size - 1] = (dense & _MASK32).reshape(o.size - 1, bands, rows).transpose(1, 0, 2)
         if min_containment is not None:
             sampled.append(_sampled_keys(h, o, start))
     sizes = np.concatenate([np.diff(o) for _h, o in chunks])
@@ -380,20 +393,21 @@ def near_copy_pairs(
         # Few texts: comparing every pair exactly is cheap and can miss nothing.
         members = idx.tolist()
         candidates = {(b, a) for i, a in enumerate(members) for b in members[i + 1 :]}
-    bands, rows = _lsh_params(threshold, num_perm)
     # Each band's key with the text's position in its low bits: one plain sort groups equal
     # keys, positions ascending. (Keys that differ only in those bits share a bucket: extra
     # candidates, verified below.)
     bits = max(1, int(idx.size - 1).bit_length())
     position = np.arange(idx.size, dtype=np.uint64)
     high = ~np.uint64((1 << bits) - 1)
+    every_text = idx.size == len(keep)
     for band in range(0 if brute else bands):
-        # Interleaved columns: densified neighbours often copy one bin, so a band of adjacent
-        # columns would carry little more information than a single column.
-        block = sig[idx, band : bands * rows : bands].astype(np.uint64)
-        key = np.zeros(idx.size, dtype=np.uint64)
-        for c in range(block.shape[1]):
-            key = _mix(key * np.uint64(0x100000001B3) + block[:, c])
+        # The key of the band's bins b0, b1, ...: key = mix(key * P + b), from key 0.
+        block = sig[band] if every_text else sig[band][idx]
+        key = _mix(block[:, 0].astype(np.uint64))
+        for c in range(1, rows):
+            key *= np.uint64(0x100000001B3)
+            key += block[:, c]
+            key = _mix(key)
         ordered = np.sort((key & high) | position)
         same = (ordered[1:] & high) == (ordered[:-1] & high)
         if not same.any():

@@ -282,7 +282,13 @@ class LengthOutlier(DatasetRule):
         columns = profile.columns
         least = self.opt["min-answers"]
         by_tag: dict[str, list[int]] = {}
-        if any(columns.tags):
+        if any(columns.tags) and profile.one_answer_each():  # answer p is example p's, its only one
+            tag_column = columns.tags
+            for p in positions:
+                tags = tag_column[p]
+                if tags:
+                    by_tag.setdefault(tags[0], []).append(p)
+        elif any(columns.tags):
             for p in positions:
                 tags = columns.tags[owner[p]]
                 # A tag describes a conversation, so only a one-answer example's answer is its tag's.
@@ -298,7 +304,7 @@ class LengthOutlier(DatasetRule):
             at = np.asarray(untagged, dtype=np.int64)
             counts = np.asarray(columns.prompt_words, dtype=np.int64)[at]
             order = np.lexsort((at, counts))  # by prompt words, then position: sorted (words, p) pairs
-            rest = list(zip(counts[order].tolist(), at[order].tolist()))
+            sizes, members = counts[order].tolist(), at[order].tolist()
         else:
             prompts: list[str] = []
 
@@ -311,26 +317,29 @@ class LengthOutlier(DatasetRule):
                 return word_count(prompts[p])
 
             rest = sorted((prompt_words(p), p) for p in untagged)
-        if not rest:
+            sizes, members = [n for n, _p in rest], [p for _n, p in rest]
+        # `sizes` ascending, `members` the answers with those prompt lengths.
+        n = len(members)
+        if not n:
             return groups
-        if len(rest) < least:  # too few to judge alone: compare them with everything
+        if n < least:  # too few to judge alone: compare them with everything
             return [*groups, ("all the prompts", positions)] if not groups else groups
-        band = max(least, len(rest) // 10)
+        band = max(least, n // 10)
         start = 0
         bands: list[tuple[int, int]] = []
-        while start < len(rest):
-            stop = min(len(rest), start + band)
-            while stop < len(rest) and rest[stop][0] == rest[stop - 1][0]:
+        while start < n:
+            stop = min(n, start + band)
+            while stop < n and sizes[stop] == sizes[stop - 1]:
                 stop += 1  # equal prompt lengths stay in one band
-            if len(rest) - stop < least:
-                stop = len(rest)  # a short tail joins the last band
+            if n - stop < least:
+                stop = n  # a short tail joins the last band
             bands.append((start, stop))
             start = stop
         for a, b in bands:
-            lo, hi = rest[a][0], rest[b - 1][0]
+            lo, hi = sizes[a], sizes[b - 1]
             span = f"{lo}" if lo == hi else f"{lo}–{hi}"
             label = "all the prompts" if len(bands) == 1 else f"prompts of {span} words"
-            groups.append((label, [p for _n, p in rest[a:b]]))
+            groups.append((label, members[a:b]))
         return groups
 
 

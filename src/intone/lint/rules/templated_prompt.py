@@ -29,7 +29,7 @@ class DistinctPrompts:
 
     def __init__(self, profile: DatasetProfile) -> None:
         self._prompts, self._lines = profile.columns.prompt, profile.columns.line
-        self._multi = "\n" in "\n".join(self._prompts)  # some record has several user turns
+        self._multi = "\n" in "\x00".join(self._prompts)  # some record has several user turns
         if not self._multi:  # one user turn each (most files): at C speed
             self.texts = [p for p in dict.fromkeys(self._prompts) if p]
         else:

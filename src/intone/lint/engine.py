@@ -481,7 +481,8 @@ def _run_dataset_rules(
     A forked child (reading the profile it shares with this process) and this process take the
     rules one at a time, the costliest first, from a shared queue (a pipe holding their
     numbers), so that both finish at about the same time whatever the data makes each rule
-    cost. Results keep the rules' order either way; any rule the child took and did not report
+    cost; rules that read one costly analysis (`DatasetRule.shares`) are taken together.
+    Results keep the rules' order either way; any rule the child took and did not report
     (trouble in the child) runs here.
     """
 
@@ -491,11 +492,17 @@ def _run_dataset_rules(
     if len(rules) < 2 or profile.n_records < PARALLEL_MIN_EXAMPLES or not _can_fork():
         found = run(rules)
     else:
-        order = sorted(rules, key=lambda r: -r.cost)
+        together: dict[str, list[DatasetRule]] = {}
+        for rule in rules:
+            together.setdefault(rule.shares or rule.name, []).append(rule)
+        order = sorted(together.values(), key=lambda group: -sum(r.cost for r in group))
         queue = _Queue(len(order))
 
         def run_queued() -> dict[str, list[Diagnostic]]:
-            return {order[i].name: list(order[i].check_dataset(profile, ctx)) for i in queue.taken()}
+            found: dict[str, list[Diagnostic]] = {}
+            for i in queue.taken():
+                found.update(run(order[i]))
+            return found
 
         def in_child() -> dict[str, list[Diagnostic]]:
             queue.close_filling_end()
@@ -509,7 +516,7 @@ def _run_dataset_rules(
         finally:
             queue.close()
         found.update(got or {})
-        found.update(run([rule for rule in order if rule.name not in found]))
+        found.update(run([rule for rule in rules if rule.name not in found]))
     return [d for rule in rules for d in found[rule.name]]
 
 

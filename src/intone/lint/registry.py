@@ -173,6 +173,9 @@ class DatasetRule(Rule):
     cost: ClassVar[float] = 0.1
     """About how many seconds the rule takes on a large file (100k two-turn records, measured):
     the engine splits the rules between two cores by it, so only the ratios matter."""
+    shares: ClassVar[str | None] = None
+    """The name of a costly profile analysis this rule reads with other rules (the same name on
+    each): the engine runs such rules one after the other on one core, so it is made once."""
 
     def check_dataset(self, profile: DatasetProfile, ctx: LintContext) -> Iterator[Diagnostic]:
         raise NotImplementedError

@@ -186,7 +186,8 @@ def _word_hashes(data: bytes, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     longer = np.flatnonzero(length > 8)
     if longer.size:
         inner[longer] = _mix(eight[end[longer] - 8] + length[longer].astype(np.uint64))
-    h = _mix(first ^ inner)
+    first ^= inner
+    h = _mix(first)
     long_words = np.flatnonzero(length > _LONG_WORD)
     if long_words.size:
         blake2b = hashlib.blake2b

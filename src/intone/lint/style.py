@@ -47,6 +47,8 @@ _SPACED_HYPHEN = re.compile(r"(?<=\s)-(?=\s)")
 # A colon that ends its line introduces a block or a list (content); one inside a line is voice.
 _COLONS = re.compile(r":(?![ \t]*(?:\n|$))")
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
+_COUNTED = frozenset(FUNCTION_INDEX) | FIRST_PERSON | SECOND_PERSON | THIRD_PERSON
+"""The words `answer_style` counts by kind: function words and pronouns."""
 SHOUT_RUN = 3
 """All-caps words in a row that make a shouted phrase rather than a list of acronyms."""
 SHOUT_WORD = 6
@@ -120,7 +122,9 @@ def answer_style(text: str) -> AnswerStyle:
     sentences = sum(1 for s in _SENTENCE_SPLIT.split(prose) if _HAS_LETTER.search(s)) or 1
     function_counts = [0] * len(FUNCTION_WORDS)
     contractions = first = second = third = 0
-    for word, c in Counter(words).items():
+    counts = Counter(words)
+    for word in counts.keys() & _COUNTED:  # the words counted by kind (a set operation in C)
+        c = counts[word]
         i = FUNCTION_INDEX.get(word)
         if i is not None:
             function_counts[i] = c
@@ -128,12 +132,12 @@ def answer_style(text: str) -> AnswerStyle:
             first += c
         elif word in SECOND_PERSON:
             second += c
-        elif word in THIRD_PERSON:
+        else:
             third += c
-        if "'" in word and (
-            word.endswith(CONTRACTION_SUFFIXES) or (word.endswith("'s") and word[:-2] in S_CONTRACTIONS)
-        ):
-            contractions += c
+    if "'" in prose or "’" in prose:  # (letter_words makes a curly apostrophe straight)
+        for word in [w for w in counts if "'" in w]:
+            if word.endswith(CONTRACTION_SUFFIXES) or (word.endswith("'s") and word[:-2] in S_CONTRACTIONS):
+                contractions += counts[word]
     joined = "".join(words)
     values = {
         "sentence_words": n / sentences,

@@ -34,6 +34,7 @@ class _RepeatedEdge(DatasetRule):
     """Shared by repeated-opener and repeated-closer."""
 
     end: int  # 0: first words, 1: last words
+    shares = "edges"  # `profile.edges()`: both rules read the same first and last words
     options = (
         Option("max-share", 0.15, "Flag a phrase that opens/closes more than this share of answers.", low=0, high=1),
         Option("min-count", 5, "Fewest answers sharing the phrase before it is reported.", low=1),

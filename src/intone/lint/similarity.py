@@ -267,7 +267,14 @@ def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.nda
     return hashes, offsets
 
 
-def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
+def _text_of(offsets: np.ndarray) -> np.ndarray:
+    """For each shingle slot, the number of its text."""
+    return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+
+
+def _signatures(
+    hashes: np.ndarray, offsets: np.ndarray, num_perm: int, text_of: np.ndarray | None = None
+) -> np.ndarray:
     """One-permutation MinHash with rotation densification: (n_texts, num_perm) uint64.
 
     Each shingle hash falls into one of `num_perm` bins (high bits) and each bin keeps its
@@ -278,7 +285,7 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nd
     n = offsets.size - 1
     sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
     if hashes.size:
-        text_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+        text_of = _text_of(offsets) if text_of is None else text_of
         high = hashes >> np.uint64(32)
         if num_perm & (num_perm - 1) == 0:  # a power of two: the modulo is a mask
             bins = (high & np.uint64(num_perm - 1)).astype(np.int64)
@@ -380,10 +387,11 @@ def near_copy_pairs(
     for start in range(0, len(keep), CHUNK):
         h, o = shingle_hashes([texts[i] for i in keep[start : start + CHUNK]], k)
         chunks.append((h, o))
-        dense = _signatures(h, o, num_perm)[:, band_bins]
+        text_of = _text_of(o)
+        dense = _signatures(h, o, num_perm, text_of)[:, band_bins]
         sig[:, start : start + o.size - 1] = (dense & _MASK32).reshape(o.size - 1, bands, rows).transpose(1, 0, 2)
         if min_containment is not None:
-            sampled.append(_sampled_keys(h, o, start))
+            sampled.append(_sampled_keys(h, text_of, start))
     sizes = np.concatenate([np.diff(o) for _h, o in chunks])
     idx = np.flatnonzero(sizes > 0)  # positions in `keep`
     if idx.size < 2:
@@ -460,12 +468,12 @@ _TEXT_BITS = 24
 _TEXT_MASK = np.uint64((1 << _TEXT_BITS) - 1)
 
 
-def _sampled_keys(hashes: np.ndarray, offsets: np.ndarray, first_text: int) -> np.ndarray:
-    """One key per sampled shingle of these texts (numbered from `first_text`): the shingle
-    hash's top 40 bits, then the text's number. A rare clash of 40-bit hashes only adds a
-    containment candidate, which is verified exactly."""
+def _sampled_keys(hashes: np.ndarray, text_of: np.ndarray, first_text: int) -> np.ndarray:
+    """One key per sampled shingle of these texts (numbered from `first_text`; `text_of` gives
+    each shingle's text): the shingle hash's top 40 bits, then the text's number. A rare clash
+    of 40-bit hashes only adds a containment candidate, which is verified exactly."""
     at = np.flatnonzero((hashes & np.uint64(CONTAINMENT_SAMPLE - 1)) == 0)
-    text = np.searchsorted(offsets, at, side="right") - 1 + first_text
+    text = text_of[at] + first_text
     return (hashes[at] & ~_TEXT_MASK) | text.astype(np.uint64)
 
 

@@ -166,17 +166,19 @@ class CatchphraseImbalance(DatasetRule):
         found: list[MarkerShare] = []
         limit = max(self.opt["max-share"] * len(texts), 2)  # and in at least 3 answers
         min_n = max(1, self.opt["min-n"])
-        doc_freq: Counter[tuple[str, ...]] = Counter()
         split_texts = [t.split() for t in texts]
-        for ws in split_texts:  # each answer's distinct min_n-grams (zip of shifted word lists)
-            doc_freq.update(set(zip(*[ws[j:] for j in range(min_n)])))
-        # A longer phrase over the limit has every shorter piece over it: extend only those.
-        frequent = {g for g, c in doc_freq.items() if c > limit}
+        # How many answers hold each n-gram, for the n-grams over the limit (only those count).
+        doc_freq: Counter[tuple[str, ...]] = Counter(_frequent_ngrams(texts, split_texts, min_n, limit))
+        # A longer phrase over the limit has every shorter piece over it: extend only those, in
+        # the answers holding one.
+        frequent = set(doc_freq)
+        active = _holding(texts, frequent, range(len(texts)))
         for n in range(min_n + 1, self.MAX_N + 1):
             if not frequent:
                 break
             grams: Counter[tuple[str, ...]] = Counter()
-            for ws in split_texts:
+            for k in active:
+                ws = split_texts[k]
                 grams.update(
                     {
                         tuple(ws[i : i + n])
@@ -186,6 +188,7 @@ class CatchphraseImbalance(DatasetRule):
                 )
             frequent = {g for g, c in grams.items() if c > limit}
             doc_freq.update({g: grams[g] for g in frequent})
+            active = _holding(texts, frequent, active)
         over = [g for g, c in doc_freq.items() if c > limit and not all(w in NGRAM_STOPWORDS for w in g)]
         if not over:
             return found
@@ -213,6 +216,50 @@ class CatchphraseImbalance(DatasetRule):
             )
         found.sort(key=lambda m: (-m.answers, m.phrase))
         return found
+
+
+def _frequent_ngrams(
+    texts: list[str], split_texts: list[list[str]], n: int, limit: float
+) -> dict[tuple[str, ...], int]:
+    """Every n-gram held by more than `limit` of the answers (`texts`: their `phrase_key`s,
+    `split_texts`: their words), with how many hold it. The n-grams are hashed and counted with
+    numpy (an answer's repeats count once); those over the limit are then counted exactly."""
+    import numpy as np
+
+    from intone.lint.similarity import shingle_hashes
+
+    hashes, offsets = shingle_hashes(texts, n)
+    lengths = np.fromiter(map(len, split_texts), dtype=np.int64, count=len(split_texts))
+    per_text = np.diff(offsets)
+    per_text[lengths < n] = 0  # a shorter answer's one padded shingle is no n-gram
+    starts = offsets[:-1]
+    slots = np.repeat(starts, per_text) + (np.arange(per_text.sum()) - np.repeat(np.cumsum(per_text) - per_text, per_text))
+    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), per_text)
+    grams = hashes[slots]
+    order = np.lexsort((text_of, grams))
+    grams, text_of, slots = grams[order], text_of[order], slots[order]
+    # One per (n-gram, answer): the first of each run of equal pairs.
+    first = np.ones(grams.size, dtype=bool)
+    first[1:] = (grams[1:] != grams[:-1]) | (text_of[1:] != text_of[:-1])
+    grams, text_of, slots = grams[first], text_of[first], slots[first]
+    starts_of_gram = np.flatnonzero(np.concatenate(([True], grams[1:] != grams[:-1])))
+    holders = np.diff(np.append(starts_of_gram, grams.size))
+    found: dict[tuple[str, ...], int] = {}
+    for at in starts_of_gram[holders > limit].tolist():
+        k = int(text_of[at])
+        i = int(slots[at] - offsets[k])
+        gram = tuple(split_texts[k][i : i + n])
+        needle = " " + " ".join(gram) + " "
+        count = sum(1 for t in texts if needle in t)  # exactly (hashes could collide)
+        if count > limit:
+            found[gram] = count
+    return found
+
+
+def _holding(texts: list[str], grams: set[tuple[str, ...]], among) -> list[int]:
+    """Those of the answers `among` that hold one of these n-grams."""
+    needles = [" " + " ".join(g) + " " for g in grams]
+    return [k for k in among if any(n in texts[k] for n in needles)]
 
 
 def _one_phrase_groups(

@@ -259,19 +259,22 @@ class FunctionWords:
 
     @classmethod
     def fit(cls, styles: list[AnswerStyle]) -> FunctionWords:
+        import numpy as np
+
         styles = [s for s in styles if s.words]
         total = sum(s.words for s in styles) or 1
-        sums = [0] * len(FUNCTION_WORDS)
-        for s in styles:
-            for i, c in enumerate(s.function_counts):
-                sums[i] += c
+        counts = np.array([s.function_counts for s in styles], dtype=np.int64).reshape(len(styles), len(FUNCTION_WORDS))
+        words = np.array([s.words for s in styles], dtype=np.float64)
+        sums = counts.sum(axis=0).tolist()
         ranked = sorted(range(len(sums)), key=lambda i: -sums[i])[:FUNCTION_TOP]
         index = [i for i in ranked if sums[i] / total >= FUNCTION_MIN_RATE]
         rate = [sums[i] / total for i in index]
         tau2 = []
+        m = max(1, len(styles))
         for i, p in zip(index, rate, strict=True):
-            spread = sum((s.function_counts[i] / s.words - p) ** 2 for s in styles) / max(1, len(styles))
-            sampling = sum(p * (1 - p) / s.words for s in styles) / max(1, len(styles))
+            off = counts[:, i] / words - p
+            spread = _in_order_sum(off * off) / m
+            sampling = _in_order_sum(p * (1 - p) / words) / m
             tau2.append(max(spread - sampling, 0.0))
         return cls(index, rate, tau2)
 
@@ -291,8 +294,23 @@ class FunctionWords:
         return sum(map(abs, z)) / len(z) if z else 0.0
 
     def fill(self, styles: list[AnswerStyle]) -> None:
-        for s in styles:
-            s.values["function_words"] = self.delta(s)
+        """Set every style's `function_words` to its `delta` (computed for all at once)."""
+        import numpy as np
+
+        if not self.index:
+            for s in styles:
+                s.values["function_words"] = 0.0
+            return
+        counts = np.array([[s.function_counts[i] for i in self.index] for s in styles], dtype=np.float64)
+        counts = counts.reshape(len(styles), len(self.index))
+        n = np.array([s.words or 1 for s in styles], dtype=np.float64)[:, None]
+        p, t = np.array(self.rate), np.array(self.tau2)
+        z = (counts / n - p) / np.sqrt(p * (1 - p) / n + t)
+        np.clip(z, -FUNCTION_Z_CAP, FUNCTION_Z_CAP, out=z)
+        # Summed in order, as `delta` sums: the same numbers.
+        deltas = np.cumsum(np.abs(z), axis=1)[:, -1] / len(self.index) if len(styles) else ()
+        for s, delta in zip(styles, list(deltas), strict=True):
+            s.values["function_words"] = float(delta)
 
     def top_differences(self, style: AnswerStyle, k: int = 3) -> list[str]:
         """The words furthest from their usual rate, with both rates per 100 words."""
@@ -303,6 +321,14 @@ class FunctionWords:
             for z, i, p in ranked[:k]
             if abs(z) >= 2
         ]
+
+
+def _in_order_sum(values) -> float:
+    """The sum of a numpy array added up left to right, as Python's `sum` adds floats (numpy's
+    own sum adds pairwise: other roundings)."""
+    import numpy as np
+
+    return float(np.cumsum(values)[-1]) if values.size else 0.0
 
 
 # ---------------------------------------------------------------------------- robust scale

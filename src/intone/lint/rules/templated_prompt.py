@@ -29,7 +29,10 @@ class DistinctPrompts:
 
     def __init__(self, profile: DatasetProfile) -> None:
         self._prompts, self._lines = profile.columns.prompt, profile.columns.line
-        self._multi = "\n" in "\x00".join(self._prompts)  # some record has several user turns
+        joined = "\x00".join(self._prompts)
+        self._multi = "\n" in joined  # some record has several user turns
+        # Whether some prompt (some user turn) opens with "[".
+        self.any_bracket = joined.startswith("[") or "\x00[" in joined or (self._multi and "\n[" in joined)
         if not self._multi:  # one user turn each (most files): at C speed
             self.texts = [p for p in dict.fromkeys(self._prompts) if p]
         else:
@@ -110,8 +113,7 @@ class TemplatedPrompt(DatasetRule):
         total = len(texts)
         if total < self.opt["min-prompts"]:
             return
-        # (A prompt text holds no newline: joined by newlines, "\n[" finds any that opens with "[".)
-        if "\n[" in "\n" + "\n".join(texts):
+        if prompts.any_bracket:
             tags = [_TAG_RE.match(text) if text[:1] == "[" else None for text in texts]
             n_tagged = sum(1 for tag in tags if tag)
             if n_tagged > self.opt["max-tag-share"] * total:
@@ -134,15 +136,25 @@ class TemplatedPrompt(DatasetRule):
         self, prompts: DistinctPrompts, texts: list[str], sampled_words: list[list[str]], judged: int, end: int
     ) -> list[tuple[tuple[str, ...], int, list[int]]]:
         """The frames over `max-share` at one end (0: first words, 1: last words), longest kept."""
-        sizes = range(MIN_FRAME, MAX_FRAME + 1)
-        if end == 0:
-            edges = [(tuple(ws[:MAX_FRAME]), len(ws) - 1) for ws in sampled_words]
-            counts = Counter(edge[:n] for edge, most in edges for n in sizes if n <= most)
-        else:
-            edges = [(tuple(ws[-MAX_FRAME:]), len(ws) - 1) for ws in sampled_words]
-            counts = Counter(edge[-n:] for edge, most in edges for n in sizes if n <= most)
         limit = self.opt["max-share"] * judged
-        over = {g: c for g, c in counts.items() if c > limit and not all(w in PROMPT_STOPWORDS for w in g)}
+        # Frames of n words over the limit, n = 2, 3, ...: a frame over it has its shorter
+        # frames over it too, so each size counts only the prompts whose shorter frame was.
+        if end == 0:
+            alive = [(tuple(ws[:MAX_FRAME]), len(ws) - 1) for ws in sampled_words]
+        else:
+            alive = [(tuple(ws[-MAX_FRAME:]), len(ws) - 1) for ws in sampled_words]
+        counts: dict[tuple[str, ...], int] = {}
+        for n in range(MIN_FRAME, MAX_FRAME + 1):
+            if end == 0:
+                layer = Counter(edge[:n] for edge, most in alive if n <= most)
+            else:
+                layer = Counter(edge[-n:] for edge, most in alive if n <= most)
+            grown = {g: c for g, c in layer.items() if c > limit}
+            if not grown:
+                break
+            counts.update(grown)
+            alive = [(edge, most) for edge, most in alive if n < most and (edge[:n] if end == 0 else edge[-n:]) in grown]
+        over = {g: c for g, c in counts.items() if not all(w in PROMPT_STOPWORDS for w in g)}
         reported: list[tuple[str, ...]] = []
         for gram in sorted(over, key=lambda g: (-len(g), -over[g])):
             if any(_inside(longer, gram, end) and over[longer] >= 0.8 * over[gram] for longer in reported):

@@ -10,11 +10,13 @@ features in `style.py` tokenize for themselves: contractions are one of them.)
 from __future__ import annotations
 
 import math
+import operator
 import re
 import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
@@ -125,6 +127,12 @@ def _word_slots_of(words: Iterable[str | bytes]) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
+def _pair_slots(first: str, second: str) -> tuple[int, int]:
+    a, b = _word_slots_of([first, second]).tolist()
+    return a, b
+
+
+@lru_cache(maxsize=16)
 def _word_set_table(wanted: frozenset) -> np.ndarray:
     table = np.zeros(1 << _WORD_BITS, dtype=bool)
     table[_word_slots_of(sorted({w if isinstance(w, bytes) else w.encode() for w in wanted}))] = True
@@ -143,7 +151,8 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, pairs: Sequence[tu
         return set()
     joined = "\x00".join(texts)
     found: set[int] = set()
-    if joined.count("\x00") != len(texts) - 1:  # NUL separates the texts: take theirs out
+    if "\x00" in joined and any(map(operator.contains, texts, repeat("\x00"))):
+        # NUL separates the texts: take theirs out
         found = {i for i, t in enumerate(texts) if "\x00" in t}
         joined = "\x00".join([t.replace("\x00", " ") for t in texts])
     if joined.isascii():  # lower-cased by the same table
@@ -156,7 +165,7 @@ def texts_with_words(texts: Sequence[str], wanted: frozenset, pairs: Sequence[tu
     hit = _word_set_table(wanted)[slots]
     text_end = None
     for first, second in pairs:
-        [a], [b] = _word_slots_of([first]), _word_slots_of([second])
+        a, b = _pair_slots(first, second)
         at = np.flatnonzero((slots[:-1] == a) & (slots[1:] == b))
         if at.size:
             text_end = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)

@@ -37,7 +37,6 @@ from intone.lint.wordlists import (
 __all__ = ["mask_content", "median"]  # re-exported: the features' masking, the median they use
 
 _STOCK_RE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(p) for p in STOCK_PHRASES) + r")(?![\w'])")
-_STOCK_HINT = re.compile("|".join(sorted({re.escape(p.split()[0]) for p in STOCK_PHRASES})))
 # All-caps tokens (and the one-letter "I"/"A", which may sit inside a shouted phrase).
 _CAPS_TOKEN = re.compile(r"(?<![\w'’])(?:[A-Z][A-Z'’]*[A-Z]s?|[IA])(?![\w'’])")
 _CAPS_HINT = re.compile(r"[A-Z][A-Z]")
@@ -112,7 +111,8 @@ def answer_style(text: str) -> AnswerStyle:
     by a `FunctionWords` model fitted on the dataset."""
     prose = mask_content(text)
     low = prose.lower().replace("’", "'")  # before acronyms go: "As an AI" is a stock phrase
-    stock = tuple(dict.fromkeys(_STOCK_RE.findall(low))) if _STOCK_HINT.search(low) else ()
+    # (The phrases' plain substring tests first: far quicker than the bounded alternation.)
+    stock = tuple(dict.fromkeys(_STOCK_RE.findall(low))) if any(map(low.__contains__, STOCK_PHRASES)) else ()
     shouted = 0
     if _CAPS_HINT.search(prose):
         prose, shouted = _drop_acronyms(prose)

@@ -56,8 +56,10 @@ _INLINE: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
             ),  # a/b/c
         ),
         (r"_", r"\w*_\w*"),  # snake_case identifiers, YOUR_API_KEY
-        (r"[a-z][A-Z]", r"\b[a-z]+[A-Z]\w*"),  # camelCase, dApp
-        (r"\w\.\w|\w\(\)", r"\b[A-Za-z]\w+(?:\.\w+)+(?:\(\))?|\b\w+\(\)"),  # Node.js, res.json(), calls()
+        # (The next two hints find "[a-z][A-Z]" and "\w\.\w|\w\(\)" from the rarer character, which
+        # the regex engine skips to: several times quicker on plain prose.)
+        (r"[A-Z](?<=[a-z][A-Z])", r"\b[a-z]+[A-Z]\w*"),  # camelCase, dApp
+        (r"\.(?<=\w\.)\w|\(\)(?<=\w\(\))", r"\b[A-Za-z]\w+(?:\.\w+)+(?:\(\))?|\b\w+\(\)"),  # Node.js, res.json(), calls()
         (r"\d", r"\w*\d\w*(?:[.,:/-]\d\w*)*"),  # numbers and tokens with digits: 3.5, 1,000, v2, 10px
     )
 )
@@ -104,7 +106,7 @@ def mask_content(text: str) -> str:
     for hint, pattern in _INLINE:
         literals = _HINT_LITERALS.get(hint.pattern)
         if literals is not None and (ascii_text or hint.pattern != r"\d"):
-            if not any(c in text for c in literals):
+            if not any(map(text.__contains__, literals)):
                 continue
         elif not hint.search(text):
             continue

@@ -26,9 +26,11 @@ _LINE_KINDS = (
     r"[ \t]*\|.*\|[ \t]*",  # a table row
     # Code pasted without a fence: a line that starts or ends the way code does.
     r"[ \t]*(?://|/\*|\*/|#!|#include|[{}\[\]]|\)[;,.]?$|\.\w+\(|</?[A-Za-z]|@\w+\b).*",
-    r"[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
-    r"static|package|using|namespace|elif|except|finally|console\.\w+|print|fetch|require)\b[^\n]*"
-    r"[^\s.!?][ \t]*",
+    (
+        r"[ \t]*(?:const|let|var|import|export|function|def|class|return|async|await|public|private|"
+        r"static|package|using|namespace|elif|except|finally|console\.\w+|print|fetch|require)\b[^\n]*"
+        r"[^\s.!?][ \t]*"
+    ),
     r"[ \t]*\w+(?:\.\w+)*[ \t]*[-+*/]?=[ \t]*\S.*",  # x = 5
 )
 # A line that ends the way code does: ";", "{", "}", "=>", a call. (Its own pattern: it reads the

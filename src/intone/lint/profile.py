@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from itertools import accumulate, compress, count, islice, pairwise
 from typing import TYPE_CHECKING, Any
 
-from intone.lint.text import edge_words, word_count
+from intone.lint.text import HUGE_TEXT, edge_words, pieces_at_spaces, word_count
 
 if TYPE_CHECKING:
     from intone.lint.style import StyleSample
@@ -55,7 +55,11 @@ def shared(values: tuple) -> tuple:
 
 
 def normalize_ws(text: str) -> str:
-    """Collapse runs of whitespace and strip: the normal form for exact-duplicate checks."""
+    """Collapse runs of whitespace and strip: the normal form for exact-duplicate checks. (A
+    huge text is normalised piece by piece: the same result, in calls short enough for the
+    editor to stay responsive; see `text.HUGE_TEXT`.)"""
+    if len(text) > HUGE_TEXT:
+        return " ".join(filter(None, (" ".join(piece.split()) for piece in pieces_at_spaces(text))))
     return " ".join(text.split())
 
 

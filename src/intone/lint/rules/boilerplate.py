@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from intone.lint.registry import Option, RecordRule
-from intone.lint.text import anchors, phrase_key, quick_words, texts_with_words
+from intone.lint.text import anchors, phrase_key, pieces_at_spaces, quick_words, texts_with_words
 from intone.schemas.locate import locate_field
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def stock_phrases(text: str) -> list[str]:
     opener = _OPENER_RE.match(low)
     if opener:
         spans.append((len(opener.group()) - len(opener.group().lstrip()), opener.end()))
-    if not _ANCHORS.isdisjoint(quick_words(low)) or "gpt" in low or "a.i." in low:
+    if any(not _ANCHORS.isdisjoint(quick_words(piece)) for piece in pieces_at_spaces(low)) or "gpt" in low or "a.i." in low:
         spans += [m.span() for m in _PHRASE_RE.finditer(low)]
     return [text[a:b] for a, b in spans]
 

@@ -237,7 +237,7 @@ def shingle_hashes(texts: Sequence[str], k: int = 3) -> tuple[np.ndarray, np.nda
     per_text = np.where(lengths >= k, lengths - k + 1, np.minimum(lengths, 1))
     offsets = np.concatenate(([0], np.cumsum(per_text))).astype(np.int64)
     hashes = np.empty(int(offsets[-1]), dtype=np.uint64)
-    mult = np.uint64(0x9E3779B97F4A7C15)
+    mult = np.uint64(_MULT)
     one = np.uint64(1)
     # Texts of at least k words: every window of k consecutive words inside the text.
     if total >= k:

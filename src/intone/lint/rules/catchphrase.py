@@ -201,7 +201,7 @@ class CatchphraseImbalance(DatasetRule):
                 continue
             kept.append(g)
         for members in _one_phrase_groups(kept, texts, answers, positions):
-            needles = [" " + " ".join(g) + " " for g in members]
+            needles = [_needle(g) for g in members]
             hit_k = [k for k, t in enumerate(texts) if any(n in t for n in needles)]
             edge = sum(1 for k in hit_k if any(texts[k].startswith(n) or texts[k].endswith(n) for n in needles))
             if edge >= 0.8 * len(hit_k):
@@ -230,11 +230,9 @@ def _frequent_ngrams(
 
     hashes, offsets = shingle_hashes(texts, n)
     lengths = np.fromiter(map(len, split_texts), dtype=np.int64, count=len(split_texts))
-    per_text = np.diff(offsets)
-    per_text[lengths < n] = 0  # a shorter answer's one padded shingle is no n-gram
-    starts = offsets[:-1]
-    slots = np.repeat(starts, per_text) + (np.arange(per_text.sum()) - np.repeat(np.cumsum(per_text) - per_text, per_text))
-    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), per_text)
+    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
+    kept = lengths[text_of] >= n  # a shorter answer's one padded shingle is no n-gram
+    slots, text_of = np.flatnonzero(kept), text_of[kept]
     grams = hashes[slots]
     order = np.lexsort((text_of, grams))
     grams, text_of, slots = grams[order], text_of[order], slots[order]
@@ -249,7 +247,7 @@ def _frequent_ngrams(
         k = int(text_of[at])
         i = int(slots[at] - offsets[k])
         gram = tuple(split_texts[k][i : i + n])
-        needle = " " + " ".join(gram) + " "
+        needle = _needle(gram)
         count = sum(1 for t in texts if needle in t)  # exactly (hashes could collide)
         if count > limit:
             found[gram] = count
@@ -258,8 +256,13 @@ def _frequent_ngrams(
 
 def _holding(texts: list[str], grams: set[tuple[str, ...]], among) -> list[int]:
     """Those of the answers `among` that hold one of these n-grams."""
-    needles = [" " + " ".join(g) + " " for g in grams]
+    needles = [_needle(g) for g in grams]
     return [k for k in among if any(n in texts[k] for n in needles)]
+
+
+def _needle(gram: tuple[str, ...]) -> str:
+    """An n-gram as it stands, on word boundaries, in a `phrase_key` text."""
+    return " " + " ".join(gram) + " "
 
 
 def _one_phrase_groups(
@@ -273,7 +276,7 @@ def _one_phrase_groups(
         return [[g] for g in kept]
     from intone.lint.text import _SENTENCE_END
 
-    needles = [" " + " ".join(g) + " " for g in kept]
+    needles = [_needle(g) for g in kept]
     holding = [[k for k, t in enumerate(texts) if n in t] for n in needles]
     together: dict[tuple[int, int], int] = {}
     candidates = {k for ks in holding for k in ks}
